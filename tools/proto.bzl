@@ -1,0 +1,36 @@
+"""cc_grpc_proto: C++ (and optionally gRPC) code from .proto files with Debian's protoc."""
+
+def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, visibility = None):
+    """Generates C++ sources for `srcs` and wraps them in a cc_library `name`.
+
+    Args:
+      name: the cc_library.
+      srcs: .proto files in this package.
+      deps: cc_grpc_proto targets whose messages these files import.
+      proto_deps: the .proto files of those targets (protoc must read them).
+      grpc: also run grpc_cpp_plugin (services).
+      visibility: of the library.
+    """
+    outs = []
+    for src in srcs:
+        base = src[:-len(".proto")]
+        outs += [base + ".pb.h", base + ".pb.cc"]
+        if grpc:
+            outs += [base + ".grpc.pb.h", base + ".grpc.pb.cc"]
+    cmd = "/usr/bin/protoc -I. --cpp_out=$(GENDIR)"
+    if grpc:
+        cmd += " --grpc_out=$(GENDIR) --plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin"
+    cmd += " " + " ".join(["$(location %s)" % s for s in srcs])
+    native.genrule(
+        name = name + "_gen",
+        srcs = srcs + proto_deps,
+        outs = outs,
+        cmd = cmd,
+    )
+    native.cc_library(
+        name = name,
+        srcs = [o for o in outs if o.endswith(".cc")],
+        hdrs = [o for o in outs if o.endswith(".h")],
+        deps = deps + ["//third_party:grpc" if grpc else "//third_party:protobuf"],
+        visibility = visibility,
+    )
