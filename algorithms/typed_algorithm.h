@@ -1,0 +1,112 @@
+// TypedAlgorithm<Q, A>: write a plugin with typed queries and answers; the base
+// class encodes and decodes them.
+//
+// Q and A are `Vector` (a dense vector, sent as "f64le" bytes and seen through a
+// ConstVectorRef without a copy) or any protobuf message type.
+//
+// Example (the worker returns the query):
+//
+//   class Echo : public TypedAlgorithm<Vector, Vector> {
+//     absl::StatusOr<Vector> Init(const Problem&) override { return Vector::Zero(10); }
+//     absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
+//       return Vector(q);
+//     }
+//     absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&)
+//         override { return Vector(a); }
+//   };
+#ifndef AIA_ALGORITHMS_TYPED_ALGORITHM_H_
+#define AIA_ALGORITHMS_TYPED_ALGORITHM_H_
+
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "algorithms/algorithm.h"
+#include "base/eigen.h"
+#include "base/status_macros.h"
+#include "google/protobuf/message.h"
+
+namespace aia {
+
+// Codec<T>: Type() names the encoding, Encode(value) gives bytes, Decode(bytes)
+// gives a View (DataLoss when the bytes do not decode).
+template <typename T, typename Enable = void>
+struct Codec;
+
+template <>
+struct Codec<Vector> {
+  using View = ConstVectorRef;
+  static std::string Type() { return std::string(kDenseVectorType); }
+  static std::string Encode(const Eigen::Ref<const Vector>& value) {
+    static_assert(sizeof(double) == 8, "f64le needs 8-byte doubles");
+    std::string bytes(static_cast<size_t>(value.size()) * sizeof(double), '\0');
+    std::memcpy(bytes.data(), value.data(), bytes.size());
+    return bytes;
+  }
+  // A view into `bytes`, which must outlive it.
+  static absl::StatusOr<View> Decode(absl::string_view bytes) {
+    if (bytes.size() % sizeof(double) != 0) {
+      return absl::DataLossError(absl::StrCat("a dense vector payload has ", bytes.size(),
+                                              " bytes, not a multiple of 8"));
+    }
+    return View(reinterpret_cast<const double*>(bytes.data()),
+                static_cast<Eigen::Index>(bytes.size() / sizeof(double)));
+  }
+};
+
+template <typename M>
+struct Codec<M, std::enable_if_t<std::is_base_of<google::protobuf::Message, M>::value>> {
+  using View = M;
+  static std::string Type() { return M::descriptor()->full_name(); }
+  static std::string Encode(const M& value) { return value.SerializeAsString(); }
+  static absl::StatusOr<View> Decode(absl::string_view bytes) {
+    M message;
+    if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::DataLossError(absl::StrCat("payload is not a valid ", Type()));
+    }
+    return message;
+  }
+};
+
+template <typename Q, typename A>
+class TypedAlgorithm : public Algorithm {
+ public:
+  using QueryView = typename Codec<Q>::View;
+  using AnswerView = typename Codec<A>::View;
+
+  std::string query_type() const final { return Codec<Q>::Type(); }
+  std::string answer_type() const final { return Codec<A>::Type(); }
+
+  absl::StatusOr<std::string> Initialize(const Problem& central) final {
+    ASSIGN_OR_RETURN(Q q0, Init(central));
+    return Codec<Q>::Encode(q0);
+  }
+
+  absl::StatusOr<std::string> Update(absl::string_view answer, int worker,
+                                     const Problem& central) final {
+    ASSIGN_OR_RETURN(AnswerView a, Codec<A>::Decode(answer));
+    ASSIGN_OR_RETURN(Q q, CentralStep(a, worker, central));
+    return Codec<Q>::Encode(q);
+  }
+
+  absl::StatusOr<std::string> Answer(absl::string_view query, Problem& local) final {
+    ASSIGN_OR_RETURN(QueryView q, Codec<Q>::Decode(query));
+    ASSIGN_OR_RETURN(A a, WorkerStep(q, local));
+    return Codec<A>::Encode(a);
+  }
+
+ protected:
+  // The initialization step: q0.
+  virtual absl::StatusOr<Q> Init(const Problem& central) = 0;
+  // The worker step.
+  virtual absl::StatusOr<A> WorkerStep(const QueryView& q, Problem& local) = 0;
+  // The asynchronous central step: the next query for `worker`.
+  virtual absl::StatusOr<Q> CentralStep(const AnswerView& a, int worker,
+                                        const Problem& central) = 0;
+};
+
+}  // namespace aia
+
+#endif  // AIA_ALGORITHMS_TYPED_ALGORITHM_H_

@@ -1,0 +1,75 @@
+// The Problem interface: a worker's share of the data (or, on the coordinator, all
+// of it) and the functions algorithms evaluate on it.
+//
+// A problem is built from a ProblemSpec by the factory registered under its name:
+//
+//   ProblemContext context{spec, "/srv/data", /*worker_index=*/2, /*worker_count=*/4};
+//   ASSIGN_OR_RETURN(std::unique_ptr<Problem> problem, NewProblem(context));
+//
+// Algorithms ask for the capability they need with dynamic_cast (FiniteSumProblem
+// for gradient methods) and answer FailedPrecondition when it is missing.
+//
+// Thread safety: const methods may be called from several threads at once.
+#ifndef AIA_PROBLEMS_PROBLEM_H_
+#define AIA_PROBLEMS_PROBLEM_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "base/eigen.h"
+#include "base/registry.h"
+#include "proto/problems.pb.h"
+
+namespace aia {
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+
+  // Length of the decision vector x.
+  virtual int64_t dimension() const = 0;
+  // Number of data rows this instance holds (its shard); 0 if not row-based.
+  virtual int64_t rows() const = 0;
+  // One line for logs: "least_squares: rows 135..269 of 270 from heart_scale".
+  virtual std::string Describe() const = 0;
+};
+
+// f(x) = sum over this instance's rows i of f_i(x), with f_i smooth.
+class FiniteSumProblem : public Problem {
+ public:
+  // f(x) over the rows held. x.size() == dimension().
+  virtual double Objective(const Eigen::Ref<const Vector>& x) const = 0;
+  // The gradient of f at x, written to `gradient` (resized to dimension()).
+  virtual void Gradient(const Eigen::Ref<const Vector>& x, Vector& gradient) const = 0;
+  // The gradient of f_i at x for local row i in [0, rows()).
+  virtual void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i,
+                           Vector& gradient) const = 0;
+};
+
+// Where and what a problem is built for.
+struct ProblemContext {
+  const v1::ProblemSpec& spec;
+  // Data file paths are resolved under this directory and may not leave it.
+  std::string data_root;
+  // This worker's shard: index in [0, worker_count). The coordinator's central
+  // problem uses index 0 of count 1 (all rows).
+  int worker_index = 0;
+  int worker_count = 1;
+};
+
+using ProblemFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Problem>>(const ProblemContext&)>;
+
+// Problems register here: AIA_REGISTER(ProblemRegistry(), "least_squares", New...).
+Registry<ProblemFactory>& ProblemRegistry();
+
+// Builds the problem spec.name names; InvalidArgument for an unknown name (listing
+// the known ones), a bad spec or bad data (naming file and line).
+absl::StatusOr<std::unique_ptr<Problem>> NewProblem(const ProblemContext& context);
+
+}  // namespace aia
+
+#endif  // AIA_PROBLEMS_PROBLEM_H_
