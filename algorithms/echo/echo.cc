@@ -1,0 +1,50 @@
+// echo: the worker returns the query unchanged and the coordinator sends the answer
+// back as the next query. A yardstick for the transport (bench/), not an algorithm.
+//
+// Parameters: AlgorithmSpec.echo (EchoParams); dimension in [1, 1e9 / 8].
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "algorithms/typed_algorithm.h"
+
+namespace aia {
+namespace {
+
+class Echo : public TypedAlgorithm<Vector, Vector> {
+ public:
+  explicit Echo(int64_t dimension) : dimension_(dimension) {}
+
+ protected:
+  absl::StatusOr<Vector> Init(const Problem&) override {
+    return Vector::LinSpaced(dimension_, 0.0, 1.0);
+  }
+  absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
+    return Vector(q);
+  }
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {
+    if (a.size() != dimension_) {
+      return absl::DataLossError(
+          absl::StrCat("the echo has dimension ", a.size(), ", not ", dimension_));
+    }
+    return Vector(a);
+  }
+
+ private:
+  const int64_t dimension_;
+};
+
+absl::StatusOr<std::unique_ptr<Algorithm>> NewEcho(const AlgorithmContext& context) {
+  const v1::EchoParams& params = context.spec.echo();
+  const int64_t dimension = params.has_dimension() ? params.dimension() : 10;
+  if (dimension < 1 || dimension > 125'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.echo.dimension must be in [1, 125000000], got ", dimension));
+  }
+  return std::make_unique<Echo>(dimension);
+}
+
+}  // namespace
+
+AIA_REGISTER(AlgorithmRegistry(), "echo", NewEcho);
+
+}  // namespace aia

@@ -1,0 +1,87 @@
+#include "algorithms/sgd/sgd.h"
+
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "algorithms/typed_algorithm.h"
+
+namespace aia {
+namespace {
+
+absl::StatusOr<const FiniteSumProblem*> AsFiniteSum(const Problem& problem) {
+  const auto* finite_sum = dynamic_cast<const FiniteSumProblem*>(&problem);
+  if (finite_sum == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sgd needs a problem with row gradients (a finite sum), not ", problem.Describe()));
+  }
+  return finite_sum;
+}
+
+absl::Status CheckDimension(const char* what, Eigen::Index size, const Problem& problem) {
+  if (size != problem.dimension()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has dimension ", size,
+                                                   " but the problem has ",
+                                                   problem.dimension()));
+  }
+  return absl::OkStatus();
+}
+
+class Sgd : public TypedAlgorithm<Vector, Vector> {
+ public:
+  Sgd(double stepsize, bool zero_start, uint64_t seed)
+      : stepsize_(stepsize), zero_start_(zero_start), rng_(seed) {}
+
+ protected:
+  absl::StatusOr<Vector> Init(const Problem& central) override {
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    q_ = Vector::Zero(central.dimension());
+    if (!zero_start_) {
+      for (Eigen::Index j = 0; j < q_.size(); ++j) q_[j] = uniform(rng_);
+    }
+    return q_;
+  }
+
+  absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem& local) override {
+    ASSIGN_OR_RETURN(const FiniteSumProblem* problem, AsFiniteSum(local));
+    RETURN_IF_ERROR(CheckDimension("the query", q.size(), local));
+    if (problem->rows() < 1) return absl::FailedPreconditionError("the shard has no rows");
+    std::uniform_int_distribution<int64_t> row(0, problem->rows() - 1);
+    Vector gradient;
+    problem->RowGradient(q, row(rng_), gradient);
+    gradient *= stepsize_;
+    return gradient;
+  }
+
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int worker,
+                                     const Problem& central) override {
+    if (a.size() != q_.size()) {
+      return absl::DataLossError(absl::StrCat("the answer has dimension ", a.size(),
+                                              ", the query ", q_.size()));
+    }
+    q_ -= a;
+    return q_;
+  }
+
+ private:
+  const double stepsize_;
+  const bool zero_start_;
+  std::mt19937_64 rng_;
+  Vector q_;  // the current central point
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Algorithm>> NewSgd(const AlgorithmContext& context) {
+  const v1::SgdParams& params = context.spec.sgd();
+  const double stepsize = params.has_stepsize() ? params.stepsize() : 0.01;
+  if (!std::isfinite(stepsize) || stepsize <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.sgd.stepsize must be finite and > 0, got ", stepsize));
+  }
+  return std::make_unique<Sgd>(stepsize, params.zero_start(), context.seed);
+}
+
+AIA_REGISTER(AlgorithmRegistry(), "sgd", NewSgd);
+
+}  // namespace aia

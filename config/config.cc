@@ -1,0 +1,490 @@
+#include "config/config.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "algorithms/algorithm.h"
+#include "base/status_macros.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "problems/problem.h"
+
+namespace aia {
+namespace {
+
+using ::google::protobuf::Descriptor;
+using ::google::protobuf::EnumValueDescriptor;
+using ::google::protobuf::FieldDescriptor;
+using ::google::protobuf::Message;
+using ::google::protobuf::Reflection;
+
+// Collects parser errors as "SOURCE:LINE:COLUMN: MESSAGE" (protobuf counts
+// from 0; editors and compilers count from 1).
+class PositionedErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit PositionedErrorCollector(absl::string_view source_name)
+      : source_name_(source_name) {}
+
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (line < 0) {  // Errors found after parsing carry no position.
+      errors_.push_back(absl::StrCat(source_name_, ": ", message));
+    } else {
+      errors_.push_back(absl::StrCat(source_name_, ":", line + 1, ":",
+                                     column + 1, ": ", message));
+    }
+  }
+
+  void AddWarning(int, google::protobuf::io::ColumnNumber,
+                  const std::string&) override {}
+
+  const std::vector<std::string>& errors() const { return errors_; }
+
+ private:
+  std::string source_name_;
+  std::vector<std::string> errors_;
+};
+
+// The field names of `descriptor`, in declaration order.
+std::string FieldNames(const Descriptor& descriptor) {
+  std::vector<std::string> names;
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    names.push_back(descriptor.field(i)->name());
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+// A parsed override value, typed by the field's C++ type.
+using Value = std::variant<int32_t, int64_t, uint32_t, uint64_t, double, float,
+                           bool, std::string, const EnumValueDescriptor*>;
+
+// True for text shaped like a decimal integer: whether a failed conversion was
+// out of range rather than not a number.
+bool LooksLikeInteger(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  if (!text.empty() && (text[0] == '-' || text[0] == '+'))
+    text.remove_prefix(1);
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+absl::Status BadValue(absl::string_view text, absl::string_view type) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", text, "' is not ",
+      type == "int32" || type == "int64" || type == "uint32" || type == "uint64"
+          ? "an "
+          : "a ",
+      type));
+}
+
+absl::Status OutOfRange(absl::string_view text, absl::string_view type) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("'", text, "' is out of range for ", type));
+}
+
+// Parses `text` as the C++ type `Int` (named `type` in errors), via int64 or
+// uint64 so that a value of the wrong size is reported as out of range.
+template <typename Int>
+absl::StatusOr<Int> ParseInteger(absl::string_view text,
+                                 absl::string_view type) {
+  using Wide =
+      std::conditional_t<std::is_signed<Int>::value, int64_t, uint64_t>;
+  Wide wide;
+  if (!absl::SimpleAtoi(text, &wide)) {
+    if (LooksLikeInteger(text)) return OutOfRange(text, type);
+    return BadValue(text, type);
+  }
+  if (wide < std::numeric_limits<Int>::min() ||
+      wide > std::numeric_limits<Int>::max()) {
+    return OutOfRange(text, type);
+  }
+  return static_cast<Int>(wide);
+}
+
+absl::StatusOr<Value> ParseValue(const FieldDescriptor& field,
+                                 absl::string_view text) {
+  const absl::string_view type = field.cpp_type_name();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: {
+      ASSIGN_OR_RETURN(int32_t v, ParseInteger<int32_t>(text, type));
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      ASSIGN_OR_RETURN(int64_t v, ParseInteger<int64_t>(text, type));
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      ASSIGN_OR_RETURN(uint32_t v, ParseInteger<uint32_t>(text, type));
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      ASSIGN_OR_RETURN(uint64_t v, ParseInteger<uint64_t>(text, type));
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double v;
+      if (!absl::SimpleAtod(text, &v)) return BadValue(text, type);
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      float v;
+      if (!absl::SimpleAtof(text, &v)) return BadValue(text, type);
+      return Value(v);
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (text == "true") return Value(true);
+      if (text == "false") return Value(false);
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text, "' is not a bool (true or false)"));
+    case FieldDescriptor::CPPTYPE_STRING:
+      return Value(std::string(text));
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const auto* value = field.enum_type()->FindValueByName(std::string(text));
+      if (value == nullptr) {
+        std::vector<std::string> names;
+        for (int i = 0; i < field.enum_type()->value_count(); ++i) {
+          names.push_back(field.enum_type()->value(i)->name());
+        }
+        return absl::InvalidArgumentError(absl::StrCat(
+            "'", text, "' is not a value of ", field.enum_type()->full_name(),
+            " (values: ", absl::StrJoin(names, ", "), ")"));
+      }
+      return Value(value);
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return absl::InternalError(
+      absl::StrCat("unexpected field type ", type, " of ", field.full_name()));
+}
+
+void SetValue(Message& message, const FieldDescriptor& field,
+              const Value& value) {
+  const Reflection& r = *message.GetReflection();
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return r.SetInt32(&message, &field, std::get<int32_t>(value));
+    case FieldDescriptor::CPPTYPE_INT64:
+      return r.SetInt64(&message, &field, std::get<int64_t>(value));
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return r.SetUInt32(&message, &field, std::get<uint32_t>(value));
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return r.SetUInt64(&message, &field, std::get<uint64_t>(value));
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return r.SetDouble(&message, &field, std::get<double>(value));
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return r.SetFloat(&message, &field, std::get<float>(value));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return r.SetBool(&message, &field, std::get<bool>(value));
+    case FieldDescriptor::CPPTYPE_STRING:
+      return r.SetString(&message, &field, std::get<std::string>(value));
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return r.SetEnum(&message, &field,
+                       std::get<const EnumValueDescriptor*>(value));
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return;  // Rejected by ResolvePath.
+  }
+}
+
+// The fields `path` names, starting at `root`; checks every constraint of
+// ApplyOverride except the value's.
+absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(
+    const Descriptor& root, absl::string_view path) {
+  std::vector<const FieldDescriptor*> fields;
+  const Descriptor* descriptor = &root;
+  const std::vector<absl::string_view> elements = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < elements.size(); ++i) {
+    const absl::string_view element = elements[i];
+    const bool last = i + 1 == elements.size();
+    if (element.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "empty field name in '", path, "' (fields of ",
+          descriptor->full_name(), ": ", FieldNames(*descriptor), ")"));
+    }
+    const FieldDescriptor* field =
+        descriptor->FindFieldByName(std::string(element));
+    if (field == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("no field '", element, "' in ", descriptor->full_name(),
+                       " (fields: ", FieldNames(*descriptor), ")"));
+    }
+    if (field->is_map()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", element, "' in ", descriptor->full_name(),
+                       " is a map field; --set sets only singular fields"));
+    }
+    if (field->is_repeated()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", element, "' in ", descriptor->full_name(),
+          " is a repeated field; --set sets only singular fields"));
+    }
+    const bool is_message =
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    if (last && is_message) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", element, "' is a message (", field->message_type()->full_name(),
+          "), not a scalar; set one of its fields: ",
+          FieldNames(*field->message_type())));
+    }
+    if (!last && !is_message) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", element, "' in ", descriptor->full_name(), " is ",
+                       field->cpp_type_name(), ", not a message, so '",
+                       elements[i + 1], "' cannot follow it"));
+    }
+    fields.push_back(field);
+    if (!last) descriptor = field->message_type();
+  }
+  return fields;
+}
+
+absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
+  const size_t equals = assignment.find('=');
+  if (equals == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "expected FIELD.PATH=VALUE, e.g. stop.iteration=500 (no '=')");
+  }
+  const absl::string_view path =
+      absl::StripAsciiWhitespace(assignment.substr(0, equals));
+  const absl::string_view text = assignment.substr(equals + 1);
+  ASSIGN_OR_RETURN(std::vector<const FieldDescriptor*> fields,
+                   ResolvePath(*message.GetDescriptor(), path));
+  ASSIGN_OR_RETURN(Value value, ParseValue(*fields.back(), text));
+  // Only now change the message, so that a failed override leaves it as it was.
+  Message* target = &message;
+  for (size_t i = 0; i + 1 < fields.size(); ++i) {
+    target = target->GetReflection()->MutableMessage(target, fields[i]);
+  }
+  SetValue(*target, *fields.back(), value);
+  return absl::OkStatus();
+}
+
+// Collects ValidateConfig's violations.
+class Violations {
+ public:
+  void Add(std::string violation) {
+    violations_.push_back(std::move(violation));
+  }
+
+  // `field` (when set) must be > 0.
+  void Positive(absl::string_view field, bool has, int64_t value) {
+    if (has && value <= 0) {
+      Add(absl::StrCat(field, " must be > 0, got ", value));
+    }
+  }
+  void Positive(absl::string_view field, bool has, double value) {
+    if (!has) return;
+    if (!std::isfinite(value)) {
+      Add(absl::StrCat(field, " must be a finite number > 0, got ", value));
+    } else if (value <= 0) {
+      Add(absl::StrCat(field, " must be > 0, got ", value));
+    }
+  }
+
+  absl::Status ToStatus() const {
+    if (violations_.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrJoin(violations_, "\n"));
+  }
+
+ private:
+  std::vector<std::string> violations_;
+};
+
+void ValidateAlgorithm(const v1::RunConfig& config, int worker_count,
+                       Violations& violations) {
+  const v1::AlgorithmSpec& spec = config.algorithm();
+  if (spec.name().empty()) {
+    violations.Add(
+        absl::StrCat("algorithm.name is empty; known: ",
+                     absl::StrJoin(AlgorithmRegistry().Names(), ", ")));
+    return;
+  }
+  absl::Status found = AlgorithmRegistry().Find(spec.name()).status();
+  if (!found.ok()) {
+    violations.Add(absl::StrCat("algorithm.name: ", found.message()));
+    return;
+  }
+  // Building one instance is how a plugin checks its parameters.
+  AlgorithmContext context{spec, config.seed(), /*worker_index=*/-1,
+                           worker_count > 0 ? worker_count : 1};
+  absl::Status built = NewAlgorithm(context).status();
+  if (!built.ok()) {
+    violations.Add(absl::StartsWith(built.message(), "algorithm")
+                       ? std::string(built.message())
+                       : absl::StrCat("algorithm: ", built.message()));
+  }
+}
+
+void ValidateProblem(const v1::ProblemSpec& spec, Violations& violations) {
+  if (spec.name().empty()) {
+    violations.Add(
+        absl::StrCat("problem.name is empty; known: ",
+                     absl::StrJoin(ProblemRegistry().Names(), ", ")));
+  } else {
+    absl::Status found = ProblemRegistry().Find(spec.name()).status();
+    if (!found.ok()) {
+      violations.Add(absl::StrCat("problem.name: ", found.message()));
+    }
+  }
+  if (spec.has_file() && spec.file().path().empty()) {
+    violations.Add("problem.file.path is empty");
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text,
+                                          absl::string_view source_name) {
+  PositionedErrorCollector errors(source_name);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  v1::RunConfig config;
+  // ParseFromString takes a std::string in protobuf 3.21.
+  const bool parsed = parser.ParseFromString(std::string(text), &config);
+  if (!parsed || !errors.errors().empty()) {
+    if (errors.errors().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source_name, ": not a valid aia.v1.RunConfig"));
+    }
+    return absl::InvalidArgumentError(absl::StrJoin(errors.errors(), "\n"));
+  }
+  return config;
+}
+
+absl::StatusOr<v1::RunConfig> LoadConfig(const std::string& path) {
+  std::ifstream file(path, std::ios::in | std::ios::binary);
+  if (!file) {
+    return absl::NotFoundError(absl::StrCat("cannot read config file '", path,
+                                            "': ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad()) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file '", path, "'"));
+  }
+  return ParseConfig(text.str(), path);
+}
+
+absl::Status ApplyOverride(google::protobuf::Message& message,
+                           absl::string_view assignment) {
+  absl::Status status = ApplyOverrideImpl(message, assignment);
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat("--set ", assignment, ": ",
+                                                  status.message()));
+}
+
+absl::Status ApplyOverride(v1::RunConfig& config,
+                           absl::string_view assignment) {
+  return ApplyOverride(static_cast<google::protobuf::Message&>(config),
+                       assignment);
+}
+
+absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
+  Violations violations;
+
+  if (absl::StrContains(config.name(), '/')) {
+    violations.Add(absl::StrCat("name '", config.name(),
+                                "' must not contain '/' (it names the run "
+                                "directory)"));
+  }
+
+  ValidateAlgorithm(config, worker_count, violations);
+  ValidateProblem(config.problem(), violations);
+
+  const v1::StopSpec& stop = config.stop();
+  if (!stop.has_iteration() && !stop.has_epoch() && !stop.has_time_s() &&
+      !stop.has_precision()) {
+    violations.Add(
+        "stop: set at least one of iteration, epoch, time_s, precision");
+  }
+  violations.Positive("stop.iteration", stop.has_iteration(), stop.iteration());
+  violations.Positive("stop.epoch", stop.has_epoch(), stop.epoch());
+  violations.Positive("stop.time_s", stop.has_time_s(), stop.time_s());
+  violations.Positive("stop.precision", stop.has_precision(), stop.precision());
+
+  const v1::SaveSpec& save = config.save();
+  violations.Positive("save.iteration", save.has_iteration(), save.iteration());
+  violations.Positive("save.epoch", save.has_epoch(), save.epoch());
+  violations.Positive("save.time_s", save.has_time_s(), save.time_s());
+
+  switch (config.mode()) {
+    case v1::RunConfig::MODE_UNSPECIFIED:
+    case v1::RunConfig::ASYNCHRONOUS:
+      break;
+    case v1::RunConfig::SYNCHRONOUS:
+      violations.Add("mode SYNCHRONOUS is not supported yet");
+      break;
+    default:
+      violations.Add(
+          absl::StrCat("mode ", static_cast<int>(config.mode()),
+                       " is unknown (use ASYNCHRONOUS or SYNCHRONOUS)"));
+  }
+
+  if (config.resilience() < 0) {
+    violations.Add(
+        absl::StrCat("resilience must be >= 0, got ", config.resilience()));
+  } else if (worker_count > 0 && config.resilience() >= worker_count) {
+    violations.Add(absl::StrCat("resilience ", config.resilience(),
+                                " must be < the number of workers (",
+                                worker_count, ")"));
+  }
+
+  const v1::Limits& limits = config.limits();
+  violations.Positive("limits.connect_timeout_s",
+                      limits.has_connect_timeout_s(),
+                      limits.connect_timeout_s());
+  violations.Positive("limits.setup_timeout_s", limits.has_setup_timeout_s(),
+                      limits.setup_timeout_s());
+  violations.Positive("limits.max_message_bytes",
+                      limits.has_max_message_bytes(),
+                      limits.max_message_bytes());
+  violations.Positive("limits.shutdown_timeout_s",
+                      limits.has_shutdown_timeout_s(),
+                      limits.shutdown_timeout_s());
+
+  return violations.ToStatus();
+}
+
+ResolvedLimits ResolveLimits(const v1::Limits& limits) {
+  ResolvedLimits resolved;
+  if (limits.has_connect_timeout_s()) {
+    resolved.connect_timeout_s = limits.connect_timeout_s();
+  }
+  if (limits.has_setup_timeout_s()) {
+    resolved.setup_timeout_s = limits.setup_timeout_s();
+  }
+  if (limits.has_max_message_bytes()) {
+    resolved.max_message_bytes = limits.max_message_bytes();
+  }
+  if (limits.has_shutdown_timeout_s()) {
+    resolved.shutdown_timeout_s = limits.shutdown_timeout_s();
+  }
+  return resolved;
+}
+
+std::string ConfigToText(const v1::RunConfig& config) {
+  google::protobuf::TextFormat::Printer printer;
+  std::string text;
+  printer.PrintToString(config, &text);
+  return text;
+}
+
+}  // namespace aia

@@ -1,0 +1,68 @@
+// WorkerServer: the worker daemon's gRPC server (service aia.v1.Worker).
+//
+// Each run opens one bidirectional Session stream. The first message is a Setup:
+// the server builds (or takes from its cache) the problem for this worker's shard
+// and the algorithm plugin, and answers Ready; then it answers each Query with the
+// plugin's worker step, in order, until Stop or the stream ends. Every failure of
+// a session (bad Setup, missing data, a failing step, a message out of order) is
+// sent to the coordinator as an Error with the reason, and ends that session only;
+// the daemon serves run after run.
+//
+// Example:
+//   WorkerServer::Options options;
+//   options.listen = "127.0.0.1:0";
+//   options.data_root = "/srv/data";
+//   ASSIGN_OR_RETURN(std::unique_ptr<WorkerServer> server, WorkerServer::Start(options));
+//   printf("port %d\n", server->port());
+//   ...
+//   server->Shutdown();
+//
+// Thread safety: Start, port and Shutdown may be called from any thread. Sessions
+// run their worker steps on a thread of their own, never on gRPC's threads.
+#ifndef AIA_WORKER_WORKER_SERVER_H_
+#define AIA_WORKER_WORKER_SERVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace aia {
+
+class WorkerServer {
+ public:
+  struct Options {
+    // HOST:PORT to listen on; port 0 picks a free port.
+    std::string listen = "127.0.0.1:0";
+    // Data file paths in Setups are resolved under this directory.
+    std::string data_root = ".";
+    // Largest message received or sent.
+    int64_t max_message_bytes = int64_t{256} << 20;
+    // Built problems kept for later runs.
+    int problem_cache_capacity = 8;
+  };
+
+  static absl::StatusOr<std::unique_ptr<WorkerServer>> Start(const Options& options);
+
+  ~WorkerServer();
+  WorkerServer(const WorkerServer&) = delete;
+  WorkerServer& operator=(const WorkerServer&) = delete;
+
+  // The port bound.
+  int port() const;
+  // Stops accepting sessions, cancels the running ones (waiting at most `grace` for
+  // them to end) and waits for their worker steps to finish.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  class Impl;
+
+ private:
+  explicit WorkerServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace aia
+
+#endif  // AIA_WORKER_WORKER_SERVER_H_
