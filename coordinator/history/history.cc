@@ -19,13 +19,13 @@
 namespace aia {
 namespace {
 
-constexpr const char* kBaseColumns[] = {"record",    "iteration", "epoch",
-                                        "time_s",    "precision", "worker"};
+constexpr const char* kBaseColumns[] = {"record", "iteration", "epoch",
+                                        "time_s", "precision", "worker"};
 // Files a run writes; Create refuses a directory holding any of them.
 constexpr const char* kRunFiles[] = {
-    "history.csv",   "summary.json",  "config.textproto", "queries.npy",
-    "queries.binpb", "answers.npy",   "answers.binpb",    "answers.csv",
-    "workers.csv"};
+    "history.csv",   "summary.json",  "config.textproto",
+    "queries.npy",   "queries.binpb", "answers.npy",
+    "answers.binpb", "answers.csv",   "workers.csv"};
 
 absl::Status ErrnoStatus(int error_number, absl::string_view what,
                          absl::string_view path) {
@@ -69,11 +69,11 @@ size_t Utf8SequenceLength(absl::string_view s) {
     length = 2;
   } else if (c >= 0xe0 && c <= 0xef) {
     length = 3;
-    if (c == 0xe0) low = 0xa0;  // Overlong.
+    if (c == 0xe0) low = 0xa0;   // Overlong.
     if (c == 0xed) high = 0x9f;  // Surrogates.
   } else if (c >= 0xf0 && c <= 0xf4) {
     length = 4;
-    if (c == 0xf0) low = 0x90;  // Overlong.
+    if (c == 0xf0) low = 0x90;   // Overlong.
     if (c == 0xf4) high = 0x8f;  // Above U+10FFFF.
   } else {
     return 0;
@@ -133,9 +133,9 @@ absl::Status WriteFileAtomically(const std::string& path,
   const std::string temp = path + ".tmp";
   std::FILE* file = std::fopen(temp.c_str(), "wb");
   if (file == nullptr) return ErrnoStatus(errno, "cannot create", temp);
-  bool ok = std::fwrite(content.data(), 1, content.size(), file) ==
-                content.size() &&
-            std::fflush(file) == 0;
+  bool ok =
+      std::fwrite(content.data(), 1, content.size(), file) == content.size() &&
+      std::fflush(file) == 0;
   if (ok && sync) ok = fsync(fileno(file)) == 0;
   const int error_number = errno;
   if (std::fclose(file) != 0 && ok) {
@@ -188,9 +188,9 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   for (const char* name : kRunFiles) {
     const std::string path = run->FilePath(name);
     if (std::filesystem::exists(path, error)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "run directory ", dir, " already holds ", path,
-          "; refusing to overwrite a run (choose another --out)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("run directory ", dir, " already holds ", path,
+                       "; refusing to overwrite a run (choose another --out)"));
     }
   }
 
@@ -199,9 +199,9 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
                                                    &config_text)) {
     return absl::InternalError("cannot print the config as text");
   }
-  RETURN_IF_ERROR(
-      WriteFileAtomically(run->FilePath("config.textproto"), config_text,
-                          /*sync=*/false));
+  RETURN_IF_ERROR(WriteFileAtomically(run->FilePath("config.textproto"),
+                                      config_text,
+                                      /*sync=*/false));
 
   const std::string history_path = run->FilePath("history.csv");
   // "x": fail rather than truncate if a run appeared since the check above.
@@ -211,8 +211,8 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   }
   std::vector<std::string> header;
   for (const std::string& name : columns) header.push_back(CsvField(name));
-  RETURN_IF_ERROR(run->WriteLine(run->history_, history_path,
-                                 absl::StrJoin(header, ",")));
+  RETURN_IF_ERROR(
+      run->WriteLine(run->history_, history_path, absl::StrJoin(header, ",")));
   return run;
 }
 
@@ -247,11 +247,10 @@ absl::Status RunDirectory::CheckPayload(const PayloadFile& file,
                                         absl::string_view payload,
                                         bool dense) const {
   if (file.dense.has_value() && *file.dense != dense) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("history: ", file.stem, " are ",
-                     *file.dense ? "dense" : "not dense",
-                     " since the first one, but this one is ",
-                     dense ? "dense" : "not dense"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "history: ", file.stem, " are ", *file.dense ? "dense" : "not dense",
+        " since the first one, but this one is ",
+        dense ? "dense" : "not dense"));
   }
   if (!dense) return absl::OkStatus();
   if (payload.size() % sizeof(double) != 0) {
@@ -261,10 +260,9 @@ absl::Status RunDirectory::CheckPayload(const PayloadFile& file,
   }
   const int64_t dim = payload.size() / sizeof(double);
   if (file.npy != nullptr && dim != file.npy->columns()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("history: dense ", file.stem, " of dimension ", dim,
-                     " in ", file.stem, ".npy of dimension ",
-                     file.npy->columns()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "history: dense ", file.stem, " of dimension ", dim, " in ", file.stem,
+        ".npy of dimension ", file.npy->columns()));
   }
   return absl::OkStatus();
 }
@@ -307,8 +305,8 @@ absl::Status RunDirectory::WritePayload(PayloadFile& file,
   return error_;
 }
 
-absl::Status RunDirectory::Append(const Record& record,
-                                  absl::string_view query, bool dense) {
+absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
+                                  bool dense) {
   RETURN_IF_ERROR(error_);
   if (static_cast<int64_t>(record.extra.size()) != extra_columns_) {
     return absl::InvalidArgumentError(
@@ -325,7 +323,8 @@ absl::Status RunDirectory::Append(const Record& record,
       records_, ",", record.iteration, ",", record.epoch, ",", time_s, ",",
       record.precision.has_value() ? FormatDouble(*record.precision) : "", ",",
       record.worker.has_value() ? absl::StrCat(*record.worker) : "");
-  for (double value : record.extra) absl::StrAppend(&line, ",", FormatDouble(value));
+  for (double value : record.extra)
+    absl::StrAppend(&line, ",", FormatDouble(value));
   RETURN_IF_ERROR(WriteLine(history_, FilePath("history.csv"), line));
   ++records_;
   return absl::OkStatus();
@@ -361,7 +360,8 @@ absl::Status RunDirectory::AppendAnswer(int64_t record, int worker,
 }
 
 absl::Status RunDirectory::WriteWorkers(const std::vector<WorkerRow>& workers) {
-  std::string content = "worker,address,answers,failures,mean_compute_s,state\n";
+  std::string content =
+      "worker,address,answers,failures,mean_compute_s,state\n";
   for (const WorkerRow& row : workers) {
     absl::StrAppend(&content, row.worker, ",", CsvField(row.address), ",",
                     row.answers, ",", row.failures, ",",
@@ -381,8 +381,8 @@ std::string RunDirectory::SummaryJson(const Summary& summary) {
   fields.push_back(absl::StrCat("\"epochs\": ", summary.epochs));
   fields.push_back(
       absl::StrCat("\"elapsed_s\": ", JsonNumber(summary.elapsed_s)));
-  fields.push_back(absl::StrCat("\"answer_count\": [",
-                                absl::StrJoin(summary.answer_count, ", "), "]"));
+  fields.push_back(absl::StrCat(
+      "\"answer_count\": [", absl::StrJoin(summary.answer_count, ", "), "]"));
   if (!summary.error.empty()) {
     fields.push_back(absl::StrCat("\"error\": ", JsonString(summary.error)));
   }
@@ -393,13 +393,15 @@ std::string RunDirectory::SummaryJson(const Summary& summary) {
   };
   std::vector<std::string> entries;
   for (const auto& [name, version] : summary.versions) {
-    entries.push_back(absl::StrCat(JsonString(name), ": ", JsonString(version)));
+    entries.push_back(
+        absl::StrCat(JsonString(name), ": ", JsonString(version)));
   }
   fields.push_back(absl::StrCat("\"versions\": ", object(entries)));
   if (!summary.report.empty()) {
     entries.clear();
     for (const auto& [name, value] : summary.report) {
-      entries.push_back(absl::StrCat(JsonString(name), ": ", JsonNumber(value)));
+      entries.push_back(
+          absl::StrCat(JsonString(name), ": ", JsonNumber(value)));
     }
     fields.push_back(absl::StrCat("\"report\": ", object(entries)));
   }

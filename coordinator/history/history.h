@@ -2,7 +2,7 @@
 // directory contract of docs (ARCHITECTURE.md, "The run directory").
 //
 //   config.textproto   the resolved config (written by Create)
-//   history.csv        record,iteration,epoch,time_s,precision,worker[,extra...]
+//   history.csv record,iteration,epoch,time_s,precision,worker[,extra...]
 //                      one row per saved record, header first
 //   queries.npy        dense queries, float64 [records, dim] (.npy v1.0), or
 //   queries.binpb      other queries, each a varint length then the bytes

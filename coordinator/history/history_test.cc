@@ -105,11 +105,10 @@ TEST(RunDirectory, RejectsBadExtraColumns) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(
-      RunDirectory::Create(TestDir("dup2"), SampleConfig(), {"x", "x"})
-          .status()
-          .code(),
-      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RunDirectory::Create(TestDir("dup2"), SampleConfig(), {"x", "x"})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RunDirectory::Create(TestDir("empty_col"), SampleConfig(), {""})
                 .status()
                 .code(),
@@ -123,11 +122,14 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
   ASSERT_TRUE(run->Append(Record{0, 0, 0.0, std::nullopt, std::nullopt, {2.5}},
                           Dense({1, 2, 3}), true)
                   .ok());
-  ASSERT_TRUE(
-      run->Append(Record{1, 0, 0.0123456789, 0.1, 2, {-1e-7}},
-                  Dense({4, 5, 6}), true)
-          .ok());
-  ASSERT_TRUE(run->Append(Record{7, 3, 12.5, 1.0 / 3, 0,
+  ASSERT_TRUE(run->Append(Record{1, 0, 0.0123456789, 0.1, 2, {-1e-7}},
+                          Dense({4, 5, 6}), true)
+                  .ok());
+  ASSERT_TRUE(run->Append(Record{7,
+                                 3,
+                                 12.5,
+                                 1.0 / 3,
+                                 0,
                                  {std::numeric_limits<double>::quiet_NaN()}},
                           Dense({7, 8, 9}), true)
                   .ok());
@@ -141,8 +143,7 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
   auto queries = ReadNpy(dir + "/queries.npy");
   ASSERT_TRUE(queries.ok()) << queries.status();
   EXPECT_EQ(queries->first, (std::vector<int64_t>{3, 3}));
-  EXPECT_EQ(queries->second,
-            (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(queries->second, (std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_FALSE(Exists(dir + "/queries.binpb"));
 
   // Errors write nothing.
@@ -158,8 +159,7 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(run->records(), 3);
   EXPECT_EQ(ReadFile(dir + "/history.csv"), expected);
-  EXPECT_EQ(ReadNpy(dir + "/queries.npy")->first,
-            (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(ReadNpy(dir + "/queries.npy")->first, (std::vector<int64_t>{3, 3}));
   EXPECT_FALSE(Exists(dir + "/queries.binpb"));
 }
 
@@ -189,10 +189,11 @@ TEST(RunDirectory, NonDenseQueriesAreLengthDelimited) {
   const std::vector<std::string> queries = {"first", "", std::string(300, 'x'),
                                             std::string("\0\x80\xff", 3)};
   for (size_t i = 0; i < queries.size(); ++i) {
-    ASSERT_TRUE(run->Append(Record{static_cast<int64_t>(i), 0, 0.5 * i,
-                                   std::nullopt, 1, {}},
-                            queries[i], false)
-                    .ok());
+    ASSERT_TRUE(
+        run->Append(
+               Record{static_cast<int64_t>(i), 0, 0.5 * i, std::nullopt, 1, {}},
+               queries[i], false)
+            .ok());
   }
   EXPECT_EQ(ReadDelimited(dir + "/queries.binpb"), queries);
   // A 300-byte message has a two-byte length.
@@ -217,12 +218,11 @@ TEST(RunDirectory, DenseAnswers) {
   // No record yet.
   EXPECT_EQ(run->AppendAnswer(0, 0, Dense({1, 2}), true).code(),
             absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(
-      run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}},
-                  Dense({0, 0, 0}), true)
-          .ok());
-  ASSERT_TRUE(run->Append(Record{1, 0, 1, 2.0, 1, {}}, Dense({1, 1, 1}), true)
+  ASSERT_TRUE(run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}},
+                          Dense({0, 0, 0}), true)
                   .ok());
+  ASSERT_TRUE(
+      run->Append(Record{1, 0, 1, 2.0, 1, {}}, Dense({1, 1, 1}), true).ok());
   EXPECT_FALSE(Exists(dir + "/answers.csv"));
   EXPECT_FALSE(Exists(dir + "/answers.npy"));
   ASSERT_TRUE(run->AppendAnswer(1, 1, Dense({1, 2}), true).ok());
@@ -263,10 +263,10 @@ TEST(RunDirectory, WorkersCsvIsQuotedAndReplaced) {
   const std::string dir = TestDir("workers");
   auto run = MustCreate(dir);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive"},
-                                 {1, "host,b:7001", 3, 1, 1e-3,
-                                  "lost: said \"bye\""}})
-                  .ok());
+  ASSERT_TRUE(
+      run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive"},
+                         {1, "host,b:7001", 3, 1, 1e-3, "lost: said \"bye\""}})
+          .ok());
   EXPECT_EQ(ReadFile(dir + "/workers.csv"),
             "worker,address,answers,failures,mean_compute_s,state\n"
             "0,10.0.0.1:7000,12,0,0.25,alive\n"

@@ -66,9 +66,8 @@ std::string NpyWriter::Preamble(int64_t rows, int64_t columns) {
 absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(
     const std::string& path, int64_t columns) {
   if (columns < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("NpyWriter: negative column count ", columns, " for ",
-                     path));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NpyWriter: negative column count ", columns, " for ", path));
   }
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) return ErrnoStatus(errno, "cannot create", path);

@@ -91,17 +91,15 @@ TEST(NpyWriter, ManyRowsHeaderStaysValidAfterEachFlush) {
     EXPECT_EQ(read->first, (std::vector<int64_t>{i + 1, 3}));
     ASSERT_EQ(read->second, all);
   }
-  EXPECT_EQ(ReadFile(path),
-            ExpectedPreamble3("150") + DoubleBytes(all));
+  EXPECT_EQ(ReadFile(path), ExpectedPreamble3("150") + DoubleBytes(all));
 }
 
 TEST(NpyWriter, PreambleSizeDoesNotDependOnRows) {
-  for (int64_t columns : {0, 1, 7, 1000000, 123456789012}) {
+  for (int64_t columns : std::vector<int64_t>{0, 1, 7, 1000000, 123456789012}) {
     const int64_t size = NpyWriter::PreambleSize(columns);
     EXPECT_EQ(size % 64, 0) << columns;
-    for (int64_t rows :
-         {int64_t{0}, int64_t{9}, int64_t{1} << 40,
-          std::numeric_limits<int64_t>::max()}) {
+    for (int64_t rows : {int64_t{0}, int64_t{9}, int64_t{1} << 40,
+                         std::numeric_limits<int64_t>::max()}) {
       const std::string preamble = NpyWriter::Preamble(rows, columns);
       ASSERT_EQ(static_cast<int64_t>(preamble.size()), size)
           << rows << " " << columns;
@@ -109,8 +107,8 @@ TEST(NpyWriter, PreambleSizeDoesNotDependOnRows) {
                               static_cast<unsigned char>(preamble[9]) << 8;
       EXPECT_EQ(10 + header_size, size);
       EXPECT_EQ(preamble.back(), '\n');
-      EXPECT_NE(preamble.find(absl::StrCat("'shape': (", rows, ", ", columns,
-                                           "), }")),
+      EXPECT_NE(preamble.find(
+                    absl::StrCat("'shape': (", rows, ", ", columns, "), }")),
                 std::string::npos);
     }
   }

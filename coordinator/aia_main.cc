@@ -1,0 +1,226 @@
+// aia: the coordinator command line.
+//
+//   aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE]
+//                  [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR] [--quiet]
+//   aia validate CONFIG [--set FIELD.PATH=VALUE]...
+//
+// Exit status: 0 the run completed (or the config is valid), 1 the run failed,
+// 2 bad config or usage.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/status_macros.h"
+#include "config/config.h"
+#include "coordinator/engine.h"
+#include "coordinator/local_workers.h"
+
+ABSL_FLAG(int, local_workers, 0, "start N aia_worker daemons on loopback for this run");
+ABSL_FLAG(std::string, workers, "", "comma-separated HOST:PORT of running worker daemons");
+ABSL_FLAG(std::string, workers_file, "", "file with one worker HOST:PORT a line ('#' comments)");
+ABSL_FLAG(std::string, out, "", "run directory (default runs/<config name>-<UTC timestamp>)");
+ABSL_FLAG(std::string, data_root, "/",
+          "directory data paths are resolved under, for the central problem and local workers");
+ABSL_FLAG(std::string, worker_binary, "", "aia_worker executable for --local_workers");
+ABSL_FLAG(bool, quiet, false, "print only the final line");
+
+namespace aia {
+namespace {
+
+constexpr int kCompleted = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+constexpr char kUsageText[] =
+    "aia: distributed asynchronous iterative algorithms.\n"
+    "Usage:\n"
+    "  aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE]\n"
+    "                 [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR] [--quiet]\n"
+    "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
+    "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "aia: %s\n%s\n", message.c_str(), kUsageText);
+  return kUsage;
+}
+
+// Pulls "--set X" and "--set=X" out of argv (absl flags cannot repeat).
+std::vector<std::string> ExtractSets(int& argc, char** argv, std::string* error) {
+  std::vector<std::string> sets;
+  int out = 1;
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--set" || arg == "-set") {
+      if (i + 1 >= argc) {
+        *error = "--set needs FIELD.PATH=VALUE";
+        return sets;
+      }
+      sets.push_back(argv[++i]);
+    } else if (absl::StartsWith(arg, "--set=")) {
+      sets.push_back(std::string(arg.substr(6)));
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  argc = out;
+  return sets;
+}
+
+absl::StatusOr<std::vector<std::string>> ReadWorkersFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read --workers_file=", path));
+  std::vector<std::string> workers;
+  std::string line;
+  for (int number = 1; std::getline(file, line); ++number) {
+    const absl::string_view text = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (text.empty()) continue;
+    if (text.find_first_of(" \t,") != absl::string_view::npos ||
+        text.rfind(':') == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": expected one HOST:PORT, got '", text, "'"));
+    }
+    workers.push_back(std::string(text));
+  }
+  if (workers.empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": no workers"));
+  return workers;
+}
+
+absl::StatusOr<std::vector<std::string>> ParseWorkerList(const std::string& list) {
+  std::vector<std::string> workers;
+  for (absl::string_view item : absl::StrSplit(list, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    if (item.empty() || item.rfind(':') == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--workers: expected HOST:PORT,..., got '", item, "'"));
+    }
+    workers.push_back(std::string(item));
+  }
+  return workers;
+}
+
+absl::StatusOr<v1::RunConfig> LoadWithOverrides(const std::string& path,
+                                                 const std::vector<std::string>& sets) {
+  ASSIGN_OR_RETURN(v1::RunConfig config, LoadConfig(path));
+  for (const std::string& set : sets) RETURN_IF_ERROR(ApplyOverride(config, set));
+  return config;
+}
+
+std::string DefaultOutDir(const v1::RunConfig& config, const std::string& config_path) {
+  std::string name = config.name();
+  if (name.empty()) {
+    name = config_path.substr(config_path.rfind('/') + 1);
+    name = name.substr(0, name.find('.'));
+  }
+  return absl::StrCat("runs/", name, "-",
+                      absl::FormatTime("%Y%m%dT%H%M%SZ", absl::Now(), absl::UTCTimeZone()));
+}
+
+int Validate(const std::string& path, const std::vector<std::string>& sets) {
+  absl::StatusOr<v1::RunConfig> config = LoadWithOverrides(path, sets);
+  absl::Status status = config.ok() ? ValidateConfig(*config, 0) : config.status();
+  if (!status.ok()) {
+    std::fprintf(stderr, "aia: %s\n", std::string(status.message()).c_str());
+    return kUsage;
+  }
+  std::printf("%s: valid\n", path.c_str());
+  return kCompleted;
+}
+
+int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
+  absl::StatusOr<v1::RunConfig> config = LoadWithOverrides(path, sets);
+  if (!config.ok()) return Usage(std::string(config.status().message()));
+
+  const int local = absl::GetFlag(FLAGS_local_workers);
+  const std::string list = absl::GetFlag(FLAGS_workers);
+  const std::string file = absl::GetFlag(FLAGS_workers_file);
+  if ((local > 0) + !list.empty() + !file.empty() != 1) {
+    return Usage("give exactly one of --local_workers=N, --workers=... and --workers_file=...");
+  }
+  RunOptions options;
+  options.config = *config;
+  options.data_root = absl::GetFlag(FLAGS_data_root);
+  options.out_dir = absl::GetFlag(FLAGS_out);
+  if (options.out_dir.empty()) options.out_dir = DefaultOutDir(*config, path);
+  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  if (!quiet) options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+
+  // Check the config before starting any worker: bad config is exit status 2.
+  const int worker_count = local > 0 ? local : 0;
+  if (absl::Status status = ValidateConfig(*config, worker_count); !status.ok()) {
+    return Usage(std::string(status.message()));
+  }
+
+  std::unique_ptr<LocalWorkers> local_workers;
+  if (local > 0) {
+    LocalWorkers::Options worker_options;
+    worker_options.count = local;
+    worker_options.data_root = options.data_root;
+    worker_options.max_message_bytes = ResolveLimits(config->limits()).max_message_bytes;
+    worker_options.binary = absl::GetFlag(FLAGS_worker_binary);
+    if (worker_options.binary.empty()) {
+      absl::StatusOr<std::string> binary = FindWorkerBinary();
+      if (!binary.ok()) return Usage(std::string(binary.status().message()));
+      worker_options.binary = *binary;
+    }
+    worker_options.log_dir = options.out_dir + "/logs";
+    std::error_code made;
+    std::filesystem::create_directories(worker_options.log_dir, made);
+    if (made) return Usage(absl::StrCat("cannot create ", worker_options.log_dir, ": ", made.message()));
+    absl::StatusOr<std::unique_ptr<LocalWorkers>> started = LocalWorkers::Start(worker_options);
+    if (!started.ok()) {
+      std::fprintf(stderr, "aia: %s\n", std::string(started.status().message()).c_str());
+      return kFailed;
+    }
+    local_workers = std::move(started).value();
+    options.workers = local_workers->addresses();
+  } else {
+    absl::StatusOr<std::vector<std::string>> workers =
+        list.empty() ? ReadWorkersFile(file) : ParseWorkerList(list);
+    if (!workers.ok()) return Usage(std::string(workers.status().message()));
+    options.workers = *workers;
+  }
+
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  if (!result.ok()) return Usage(std::string(result.status().message()));
+  if (result->status == "completed") {
+    std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
+                result->stop_reason.c_str(), static_cast<long long>(result->iterations),
+                static_cast<long long>(result->epochs), result->elapsed_s,
+                result->out_dir.c_str());
+    return kCompleted;
+  }
+  std::fprintf(stderr, "aia: run failed: %s\nhistory so far in %s\n", result->error.c_str(),
+               result->out_dir.c_str());
+  return kFailed;
+}
+
+}  // namespace
+}  // namespace aia
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(aia::kUsageText);
+  std::string error;
+  std::vector<std::string> sets = aia::ExtractSets(argc, argv, &error);
+  if (!error.empty()) return aia::Usage(error);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 2) return aia::Usage("missing command");
+  const std::string command = args[1];
+  if (command != "run" && command != "validate") {
+    return aia::Usage(absl::StrCat("unknown command '", command, "'"));
+  }
+  if (args.size() != 3) return aia::Usage(absl::StrCat(command, " takes one CONFIG file"));
+  return command == "run" ? aia::RunCommand(args[2], sets) : aia::Validate(args[2], sets);
+}
