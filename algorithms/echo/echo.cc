@@ -1,10 +1,13 @@
 // echo: the worker returns the query unchanged and the coordinator sends the answer
 // back as the next query. A yardstick for the transport (bench/), not an algorithm.
 //
-// Parameters: AlgorithmSpec.echo (EchoParams); dimension in [1, 1e9 / 8].
+// Parameters: AlgorithmSpec.echo (EchoParams): dimension in [1, 1.25e8]; delay_s
+// in [0, 3600] makes a slow worker (for tests of time limits and stragglers).
+#include <cmath>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "algorithms/typed_algorithm.h"
 
 namespace aia {
@@ -12,13 +15,14 @@ namespace {
 
 class Echo : public TypedAlgorithm<Vector, Vector> {
  public:
-  explicit Echo(int64_t dimension) : dimension_(dimension) {}
+  Echo(int64_t dimension, double delay_s) : dimension_(dimension), delay_s_(delay_s) {}
 
  protected:
   absl::StatusOr<Vector> Init(const Problem&) override {
     return Vector::LinSpaced(dimension_, 0.0, 1.0);
   }
   absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
+    if (delay_s_ > 0) absl::SleepFor(absl::Seconds(delay_s_));
     return Vector(q);
   }
   absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {
@@ -31,6 +35,7 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
 
  private:
   const int64_t dimension_;
+  const double delay_s_;
 };
 
 absl::StatusOr<std::unique_ptr<Algorithm>> NewEcho(const AlgorithmContext& context) {
@@ -40,7 +45,11 @@ absl::StatusOr<std::unique_ptr<Algorithm>> NewEcho(const AlgorithmContext& conte
     return absl::InvalidArgumentError(
         absl::StrCat("algorithm.echo.dimension must be in [1, 125000000], got ", dimension));
   }
-  return std::make_unique<Echo>(dimension);
+  if (!std::isfinite(params.delay_s()) || params.delay_s() < 0 || params.delay_s() > 3600) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.echo.delay_s must be in [0, 3600], got ", params.delay_s()));
+  }
+  return std::make_unique<Echo>(dimension, params.delay_s());
 }
 
 }  // namespace

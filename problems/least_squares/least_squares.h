@@ -3,18 +3,20 @@
 //
 // Config (ProblemSpec):
 //   name: "least_squares"
-//   file { path: "ml/heart_scale" }            # or synthetic { rows columns seed noise }
-//   least_squares { intercept: true }          # optional: append a column of ones
+//   file { path: "ml/heart_scale" }            # or synthetic { rows columns
+//   seed noise } least_squares { intercept: true }          # optional: append
+//   a column of ones
 //
-// Each worker holds its shard of the rows (ProblemSpec.sharding); dimension() is
-// the full data set's number of features (+1 with an intercept), the same on every
-// worker, so the sum of the workers' objectives is the objective on all the data.
+// Each worker holds its shard of the rows (ProblemSpec.sharding); dimension()
+// is the full data set's number of features (+1 with an intercept), the same on
+// every worker, so the sum of the workers' objectives is the objective on all
+// the data.
 //
 // Example:
-//   ProblemContext context{spec, "/srv/data", /*worker_index=*/0, /*worker_count=*/2};
-//   ASSIGN_OR_RETURN(std::unique_ptr<LeastSquares> problem, LeastSquares::Create(context));
-//   Vector g;
-//   problem->Gradient(x, g);  // A'(Ax - b) over this worker's rows
+//   ProblemContext context{spec, "/srv/data", /*worker_index=*/0,
+//   /*worker_count=*/2}; ASSIGN_OR_RETURN(std::unique_ptr<LeastSquares>
+//   problem, LeastSquares::Create(context)); Vector g; problem->Gradient(x, g);
+//   // A'(Ax - b) over this worker's rows
 //
 // Thread safety: immutable after construction; every method may be called from
 // several threads at once.
@@ -34,9 +36,11 @@ namespace aia {
 class LeastSquares : public FiniteSumProblem {
  public:
   // Builds this worker's problem from `context` (see problems/data.h for the
-  // sources and errors). Also InvalidArgument for another problem's parameters or
-  // fields this build does not know, and for data with no features and no intercept.
-  static absl::StatusOr<std::unique_ptr<LeastSquares>> Create(const ProblemContext& context);
+  // sources and errors). Also InvalidArgument for another problem's parameters
+  // or fields this build does not know, and for data with no features and no
+  // intercept.
+  static absl::StatusOr<std::unique_ptr<LeastSquares>> Create(
+      const ProblemContext& context);
 
   // `a`: rows × dimension, `b`: rows labels; `description` for Describe().
   LeastSquares(Matrix a, Vector b, std::string description);
@@ -48,9 +52,11 @@ class LeastSquares : public FiniteSumProblem {
   // 1/2 ||A x - b||^2.
   double Objective(const Eigen::Ref<const Vector>& x) const override;
   // A'(A x - b).
-  void Gradient(const Eigen::Ref<const Vector>& x, Vector& gradient) const override;
+  void Gradient(const Eigen::Ref<const Vector>& x,
+                Vector& gradient) const override;
   // a_i (a_i' x - b_i), for 0 <= i < rows().
-  void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i, Vector& gradient) const override;
+  void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i,
+                   Vector& gradient) const override;
 
   // This worker's rows (with the column of ones last if intercept) and labels.
   const Matrix& A() const { return a_; }
@@ -63,7 +69,8 @@ class LeastSquares : public FiniteSumProblem {
 };
 
 // The registered factory: LeastSquares::Create.
-absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(const ProblemContext& context);
+absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(
+    const ProblemContext& context);
 
 }  // namespace aia
 
