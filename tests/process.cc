@@ -1,0 +1,185 @@
+#include "tests/process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace aia::testing {
+namespace {
+
+pid_t Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// Waits for `pid` until `deadline`; SIGKILLs it after. Returns the exit code, or
+// -1 if it died of a signal or was killed.
+int Reap(pid_t pid, absl::Time deadline, bool* timed_out) {
+  int status = 0;
+  while (true) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (absl::Now() > deadline) {
+      if (timed_out != nullptr) *timed_out = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout) {
+  ProcessResult result;
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return result;
+  }
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + timeout;
+  const pid_t pid = Spawn(argv, out[1], err[1]);
+  close(out[1]);
+  close(err[1]);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0 && absl::Now() < deadline) {
+    const int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (poll(fds, 2, std::max(1, wait_ms)) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        sinks[i]->append(buffer, n);
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  result.exit_code = Reap(pid, deadline, &result.timed_out);
+  result.wall = absl::Now() - start;
+  return result;
+}
+
+std::string Runfile(const std::string& path) {
+  const char* root = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(root != nullptr ? root : ".", "/aia/", path);
+}
+
+WorkerProcess::WorkerProcess(const std::string& data_root) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return;
+  }
+  const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  pid_t pid = Spawn({Runfile("worker/aia_worker"), "--listen=127.0.0.1:0",
+                     "--data_root=" + data_root},
+                    out[1], null_fd);
+  close(out[1]);
+  close(null_fd);
+  pid_ = pid;
+  std::string line;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[256];
+    const ssize_t n = read(out[0], buffer, sizeof(buffer));
+    if (n <= 0) break;
+    line.append(buffer, n);
+  }
+  close(out[0]);
+  const std::string marker = "listening on ";
+  const size_t at = line.find(marker);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "aia_worker did not announce its address; said: " << line;
+    return;
+  }
+  address_ = line.substr(at + marker.size(), line.find('\n') - at - marker.size());
+}
+
+WorkerProcess::~WorkerProcess() {
+  if (pid_ > 0) Terminate(absl::Seconds(5));
+}
+
+int WorkerProcess::Terminate(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  const int code = Reap(pid_, absl::Now() + timeout, nullptr);
+  pid_ = -1;
+  return code;
+}
+
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+std::string NewTempDir(const std::string& name) {
+  static int counter = 0;
+  const char* root = std::getenv("TEST_TMPDIR");
+  const std::string dir =
+      absl::StrCat(root != nullptr ? root : "/tmp", "/", name, "-", getpid(), "-", ++counter);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream file(path);
+  EXPECT_TRUE(file.good()) << "cannot read " << path;
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void WriteFileOrDie(const std::string& path, const std::string& text) {
+  std::ofstream file(path);
+  ASSERT_TRUE(file.good()) << "cannot write " << path;
+  file << text;
+}
+
+}  // namespace aia::testing

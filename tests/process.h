@@ -1,0 +1,62 @@
+// Test helpers for running the real binaries (aia, aia_worker) as child processes.
+//
+// Every wait is bounded: RunProcess kills a child that outlives its timeout, and
+// StartWorker gives up after a few seconds.
+#ifndef AIA_TESTS_PROCESS_H_
+#define AIA_TESTS_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace aia::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed (timeout or signal)
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  absl::Duration wall;
+};
+
+// Runs `argv` to completion (at most `timeout`), capturing stdout and stderr.
+ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout);
+
+// The path of a binary of this workspace in the test's runfiles ("worker/aia_worker").
+std::string Runfile(const std::string& path);
+
+// A running aia_worker daemon, stopped (SIGKILL if need be) by its destructor.
+class WorkerProcess {
+ public:
+  // Starts aia_worker on 127.0.0.1:0 with `data_root`; fails the test if it does
+  // not announce its port within 10 s.
+  explicit WorkerProcess(const std::string& data_root);
+  ~WorkerProcess();
+  WorkerProcess(const WorkerProcess&) = delete;
+  WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  // Sends SIGTERM and returns the exit status (or -1 if it had to be killed).
+  int Terminate(absl::Duration timeout = absl::Seconds(10));
+
+ private:
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+// A loopback port with nothing listening on it (bound, then released).
+int UnusedPort();
+
+// A fresh empty directory under the test's temporary directory.
+std::string NewTempDir(const std::string& name);
+
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& text);
+
+}  // namespace aia::testing
+
+#endif  // AIA_TESTS_PROCESS_H_
