@@ -85,7 +85,8 @@ absl::StatusOr<std::vector<std::string>> ReadWorkersFile(const std::string& path
   std::vector<std::string> workers;
   std::string line;
   for (int number = 1; std::getline(file, line); ++number) {
-    const absl::string_view text = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    const std::string uncommented = line.substr(0, line.find('#'));
+    const absl::string_view text = absl::StripAsciiWhitespace(uncommented);
     if (text.empty()) continue;
     if (text.find_first_of(" \t,") != absl::string_view::npos ||
         text.rfind(':') == absl::string_view::npos) {

@@ -142,9 +142,9 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
     if (pid == 0) {
       dup2(out[1], STDOUT_FILENO);
       if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
-      // Die with the coordinator, so no daemon is left behind if it is killed.
       execl(options.binary.c_str(), options.binary.c_str(), "--listen=127.0.0.1:0",
-            data_root.c_str(), max_bytes.c_str(), static_cast<char*>(nullptr));
+            data_root.c_str(), max_bytes.c_str(), "--shutdown_grace_s=1",
+            static_cast<char*>(nullptr));
       std::fprintf(stderr, "cannot run %s: %s\n", options.binary.c_str(), std::strerror(errno));
       _exit(127);
     }

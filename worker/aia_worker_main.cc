@@ -8,14 +8,22 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
+#include <algorithm>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "worker/worker_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7070",
@@ -24,6 +32,9 @@ ABSL_FLAG(std::string, data_root, ".",
           "directory that data file paths in run configs are resolved under");
 ABSL_FLAG(int64_t, max_message_bytes, int64_t{256} << 20, "largest gRPC message accepted");
 ABSL_FLAG(int, problem_cache, 8, "built problems kept for later runs");
+ABSL_FLAG(double, shutdown_grace_s, 5,
+          "on SIGTERM, seconds running sessions get to end before they are cancelled and "
+          "the daemon exits (a worker step still running then is abandoned)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -64,6 +75,18 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "aia_worker: %s, shutting down\n", strsignal(signal_number));
-  (*server)->Shutdown();
+  // Shutdown waits for running worker steps, which may take long: give it the grace
+  // period and a second more, then exit regardless.
+  const absl::Duration grace = absl::Seconds(std::max(0.0, absl::GetFlag(FLAGS_shutdown_grace_s)));
+  absl::Notification stopped;
+  std::thread([&] {
+    (*server)->Shutdown(grace);
+    stopped.Notify();
+  }).detach();
+  if (!stopped.WaitForNotificationWithTimeout(grace + absl::Seconds(1))) {
+    std::fprintf(stderr, "aia_worker: a worker step is still running; exiting without it\n");
+    std::fflush(stderr);
+    _exit(0);
+  }
   return 0;
 }

@@ -49,7 +49,10 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
         +[](int* live) { return *live == 0; }, &live_sessions_));
   }
 
-  std::unique_ptr<grpc::Server> server;
+  // Held for the whole of Shutdown, so a concurrent caller (or the destructor)
+  // waits for the first Shutdown to complete instead of racing it on `server`.
+  absl::Mutex shutdown_mu;
+  std::unique_ptr<grpc::Server> server ABSL_GUARDED_BY(shutdown_mu);
   int port = 0;
 
  private:
@@ -294,9 +297,14 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Start(const Options&
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  impl->server = builder.BuildAndStart();
-  if (impl->server == nullptr || impl->port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+  {
+    absl::MutexLock lock(&impl->shutdown_mu);
+    impl->server = builder.BuildAndStart();
+    if (impl->server == nullptr || impl->port == 0) {
+      // A server that started without the port must not outlive `impl`, its service.
+      if (impl->server != nullptr) impl->server->Shutdown();
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+    }
   }
   return std::unique_ptr<WorkerServer>(new WorkerServer(std::move(impl)));
 }
@@ -308,6 +316,7 @@ WorkerServer::~WorkerServer() { Shutdown(); }
 int WorkerServer::port() const { return impl_->port; }
 
 void WorkerServer::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&impl_->shutdown_mu);
   if (impl_->server == nullptr) return;
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   impl_->AwaitNoSessions();

@@ -1,0 +1,318 @@
+// Runs the aia_worker binary as a separate process: startup line, health check,
+// one session, and a clean exit on SIGTERM; bad flags end it with a message.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/worker.grpc.pb.h"
+
+namespace aia {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string WorkerPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/aia/worker/aia_worker");
+}
+
+std::string MakeTempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/aia_worker_test.XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp " << pattern;
+  return pattern;
+}
+
+// The aia_worker process, with its stdout and stderr on pipes. Killed (SIGKILL) if
+// still running when destroyed, so a failing test leaves no daemon behind.
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+      ADD_FAILURE() << "pipe: " << std::strerror(errno);
+      return;
+    }
+    const std::string path = WorkerPath();
+    std::vector<std::string> argv_strings = {path};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      dup2(err[1], STDERR_FILENO);
+      execv(path.c_str(), argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    if (pid_ < 0) {
+      ADD_FAILURE() << "fork: " << std::strerror(errno);
+      close(out[0]);
+      close(err[0]);
+      return;
+    }
+    stdout_fd_ = out[0];
+    stderr_fd_ = err[0];
+  }
+
+  ~WorkerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      int status;
+      waitpid(pid_, &status, 0);
+    }
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+    if (stderr_fd_ >= 0) close(stderr_fd_);
+  }
+
+  // The first line on stdout, or "" if none came before `timeout`.
+  std::string ReadStdoutLine(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (true) {
+      const size_t newline = stdout_.find('\n');
+      if (newline != std::string::npos) return stdout_.substr(0, newline);
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return "";
+      if (!ReadSome(stdout_fd_, stdout_, left)) return "";
+    }
+  }
+
+  // Waits at most `timeout` for the process to exit; its wait status, or -1.
+  int WaitForExit(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      int status;
+      const pid_t done = waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        exited_ = true;
+        return status;
+      }
+      if (done < 0) return -1;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return -1;
+  }
+
+  // Everything the process wrote to stderr until it closed it (bounded).
+  std::string Stderr(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (true) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration() || !ReadSome(stderr_fd_, stderr_, left)) break;
+    }
+    return stderr_;
+  }
+
+  bool Signal(int signal_number) { return kill(pid_, signal_number) == 0; }
+
+ private:
+  // Appends what `fd` has within `timeout`; false at end of file, error or timeout.
+  static bool ReadSome(int fd, std::string& buffer, absl::Duration timeout) {
+    if (fd < 0) return false;
+    pollfd poll_fd = {fd, POLLIN, 0};
+    const int ready = poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)) + 1);
+    if (ready <= 0) return false;
+    char chunk[4096];
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n <= 0) return false;
+    buffer.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  std::string stdout_;
+  std::string stderr_;
+};
+
+// Calls grpc.health.v1.Health/Check for the server ("") by hand: the request is an
+// empty HealthCheckRequest (zero bytes); returns the response bytes or "" on error.
+std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, grpc::Status& status) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty;
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  if (!done.WaitForNotificationWithTimeout(absl::Seconds(15))) {
+    context.TryCancel();
+    done.WaitForNotification();  // the cancelled call completes promptly
+    ADD_FAILURE() << "the health check did not complete";
+  }
+  if (!status.ok()) return "";
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "";
+  std::string bytes;
+  for (const grpc::Slice& slice : slices) {
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return bytes;
+}
+
+TEST(AiaWorker, ServesASessionAndExitsCleanlyOnSigterm) {
+  const std::string data_root = MakeTempDir();
+  WorkerProcess worker({"--listen=127.0.0.1:0", "--data_root=" + data_root});
+  const std::string line = worker.ReadStdoutLine(absl::Seconds(30));
+  const std::string prefix = "aia_worker listening on 127.0.0.1:";
+  ASSERT_EQ(line.rfind(prefix, 0), 0u)
+      << "stdout line: '" << line << "', stderr: " << worker.Stderr(absl::Seconds(1));
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line.substr(prefix.size()), &port)) << line;
+  ASSERT_GT(port, 0);
+
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+
+  grpc::Status health_status;
+  const std::string health = HealthCheck(channel, health_status);
+  ASSERT_TRUE(health_status.ok()) << health_status.error_code() << ": "
+                                  << health_status.error_message();
+  // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
+  EXPECT_EQ(health, std::string("\x08\x01", 2));
+
+  {
+    auto stub = v1::Worker::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto stream = stub->Session(&context);
+    v1::ToWorker setup;
+    setup.mutable_setup()->mutable_algorithm()->set_name("sgd");
+    v1::ProblemSpec* problem = setup.mutable_setup()->mutable_problem();
+    problem->set_name("least_squares");
+    problem->mutable_synthetic()->set_rows(8);
+    problem->mutable_synthetic()->set_columns(2);
+    setup.mutable_setup()->set_worker_index(0);
+    setup.mutable_setup()->set_worker_count(2);
+    setup.mutable_setup()->set_query_type("f64le");
+    setup.mutable_setup()->set_answer_type("f64le");
+    ASSERT_TRUE(stream->Write(setup));
+    v1::FromWorker reply;
+    ASSERT_TRUE(stream->Read(&reply));
+    ASSERT_TRUE(reply.has_ready()) << reply.ShortDebugString();
+    EXPECT_EQ(reply.ready().dimension(), 2);
+    EXPECT_EQ(reply.ready().rows(), 4);
+
+    v1::ToWorker query;
+    query.mutable_query()->set_id(3);
+    const double x[2] = {0.5, -1.0};
+    query.mutable_query()->set_payload(std::string(reinterpret_cast<const char*>(x), sizeof x));
+    ASSERT_TRUE(stream->Write(query));
+    ASSERT_TRUE(stream->Read(&reply));
+    ASSERT_TRUE(reply.has_answer()) << reply.ShortDebugString();
+    EXPECT_EQ(reply.answer().query_id(), 3u);
+    EXPECT_EQ(reply.answer().payload().size(), 2 * sizeof(double));
+
+    v1::ToWorker stop;
+    stop.mutable_stop();
+    ASSERT_TRUE(stream->Write(stop));
+    EXPECT_FALSE(stream->Read(&reply)) << reply.ShortDebugString();
+    stream->WritesDone();
+    const grpc::Status status = stream->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  }
+
+  ASSERT_TRUE(worker.Signal(SIGTERM));
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << worker.Stderr(absl::Seconds(1));
+  EXPECT_THAT(worker.Stderr(absl::Seconds(1)), HasSubstr("shutting down"));
+}
+
+TEST(AiaWorker, ExitsOnSigtermWithASessionOpen) {
+  WorkerProcess worker({"--listen=127.0.0.1:0", "--data_root=" + MakeTempDir()});
+  const std::string line = worker.ReadStdoutLine(absl::Seconds(30));
+  const std::string prefix = "aia_worker listening on 127.0.0.1:";
+  ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(line.substr(prefix.size()), &port)) << line;
+
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  auto stub = v1::Worker::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub->Session(&context);
+  v1::ToWorker setup;
+  setup.mutable_setup()->mutable_algorithm()->set_name("echo");
+  setup.mutable_setup()->mutable_problem()->set_name("least_squares");
+  setup.mutable_setup()->mutable_problem()->mutable_synthetic()->set_rows(4);
+  setup.mutable_setup()->mutable_problem()->mutable_synthetic()->set_columns(2);
+  setup.mutable_setup()->set_worker_count(1);
+  setup.mutable_setup()->set_query_type("f64le");
+  setup.mutable_setup()->set_answer_type("f64le");
+  ASSERT_TRUE(stream->Write(setup));
+  v1::FromWorker reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  ASSERT_TRUE(reply.has_ready()) << reply.ShortDebugString();
+
+  // The session stays open; SIGTERM must still end the daemon, cancelling it.
+  ASSERT_TRUE(worker.Signal(SIGTERM));
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_FALSE(stream->Read(&reply));
+  EXPECT_FALSE(stream->Finish().ok());
+}
+
+TEST(AiaWorker, RejectsAMissingDataRoot) {
+  WorkerProcess worker({"--listen=127.0.0.1:0", "--data_root=/nonexistent/aia_data"});
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_THAT(worker.Stderr(absl::Seconds(5)),
+              HasSubstr("--data_root=/nonexistent/aia_data: No such file or directory"));
+}
+
+TEST(AiaWorker, RejectsAPositionalArgument) {
+  WorkerProcess worker({"--listen=127.0.0.1:0", "serve"});
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr("unexpected argument 'serve'"));
+}
+
+TEST(AiaWorker, ReportsAnAddressItCannotListenOn) {
+  WorkerProcess worker({"--listen=256.1.1.1:0", "--data_root=" + MakeTempDir()});
+  const int status = worker.WaitForExit(absl::Seconds(20));
+  ASSERT_NE(status, -1) << "aia_worker did not exit";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr("cannot listen on 256.1.1.1:0"));
+}
+
+}  // namespace
+}  // namespace aia
