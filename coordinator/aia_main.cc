@@ -6,12 +6,14 @@
 //
 // Exit status: 0 the run completed (or the config is valid), 1 the run failed,
 // 2 bad config or usage.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -21,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
@@ -51,6 +54,14 @@ constexpr char kUsageText[] =
     "                 [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR] [--quiet]\n"
     "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
+
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  return signals;
+}
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "aia: %s\n%s\n", message.c_str(), kUsageText);
@@ -194,6 +205,18 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     options.workers = *workers;
   }
 
+  // Ctrl-C or SIGTERM cancels the run cleanly: the history so far and summary.json
+  // ("cancelled") are written and the worker daemons are stopped.
+  absl::Notification cancel;
+  options.cancel = &cancel;
+  std::thread([&cancel] {
+    sigset_t stop_signals = StopSignals();
+    int signal_number = 0;
+    if (sigwait(&stop_signals, &signal_number) == 0) {
+      std::fprintf(stderr, "aia: %s: cancelling the run\n", strsignal(signal_number));
+      cancel.Notify();
+    }
+  }).detach();
   absl::StatusOr<RunResult> result = RunCoordinator(options);
   if (!result.ok()) return Usage(std::string(result.status().message()));
   if (result->status == "completed") {
@@ -203,8 +226,8 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
                 result->out_dir.c_str());
     return kCompleted;
   }
-  std::fprintf(stderr, "aia: run failed: %s\nhistory so far in %s\n", result->error.c_str(),
-               result->out_dir.c_str());
+  std::fprintf(stderr, "aia: run %s: %s\nhistory so far in %s\n", result->status.c_str(),
+               result->error.c_str(), result->out_dir.c_str());
   return kFailed;
 }
 
@@ -213,6 +236,9 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(aia::kUsageText);
+  // Stop signals are taken by a thread of RunCommand's, in every thread blocked.
+  const sigset_t stop_signals = aia::StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::string error;
   std::vector<std::string> sets = aia::ExtractSets(argc, argv, &error);
   if (!error.empty()) return aia::Usage(error);

@@ -73,6 +73,19 @@ class Run {
     if (options_.log) options_.log(line);
   }
 
+  // The next event, if one comes by `deadline`. Returns Cancelled once the run's
+  // cancel notification fires (checked every 0.1 s).
+  absl::StatusOr<bool> NextEvent(absl::Time deadline, Event* event) {
+    while (true) {
+      if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
+        return absl::CancelledError("cancelled");
+      }
+      const absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(100));
+      if (events_.PopUntil(until, event)) return true;
+      if (until >= deadline) return false;
+    }
+  }
+
   double Elapsed() const {
     return std::chrono::duration<double>(Clock::now() - start_).count();
   }
@@ -165,7 +178,8 @@ class Run {
     int ready = 0;
     while (ready < count) {
       Event event;
-      if (!events_.PopUntil(deadline, &event)) {
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(deadline, &event));
+      if (!arrived) {
         std::vector<std::string> waiting;
         for (int w = 0; w < count; ++w) {
           if (!workers_[w].ready) waiting.push_back(Name(w));
@@ -202,7 +216,8 @@ class Run {
           std::isinf(limit) ? absl::InfiniteFuture()
                             : absl::Now() + absl::Seconds(std::max(0.0, limit - Elapsed()));
       Event event;
-      if (!events_.PopUntil(deadline, &event)) {
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(deadline, &event));
+      if (!arrived) {
         if (!state_.TimeIsUp(Elapsed())) continue;
         stop_reason_ = "time_s";
         // The final step is always saved.
@@ -335,7 +350,9 @@ class Run {
   RunResult Finish(const absl::Status& status) {
     RunResult result;
     result.out_dir = history_->path();
-    result.status = status.ok() ? "completed" : "failed";
+    result.status = status.ok()                                     ? "completed"
+                    : status.code() == absl::StatusCode::kCancelled ? "cancelled"
+                                                                    : "failed";
     result.stop_reason = status.ok() ? stop_reason_ : "";
     result.error = status.ok() ? "" : std::string(status.message());
     result.iterations = state_.iteration();

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "proto/config.pb.h"
 
 namespace aia {
@@ -51,10 +52,13 @@ struct RunOptions {
   // Receives a progress line about once a second, and a line per notable event;
   // null for silence.
   std::function<void(const std::string&)> log;
+  // When notified, the run stops within about 0.1 s with status "cancelled" (the
+  // history so far and summary.json are written as for any end). May be null.
+  const absl::Notification* cancel = nullptr;
 };
 
 struct RunResult {
-  std::string status;       // "completed" or "failed"
+  std::string status;       // "completed", "failed" or "cancelled"
   std::string stop_reason;  // "iteration", "epoch", "time_s", "precision"; empty if failed
   std::string error;        // why the run failed
   int64_t iterations = 0;

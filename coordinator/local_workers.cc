@@ -140,6 +140,10 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
     const std::string max_bytes = absl::StrCat("--max_message_bytes=", options.max_message_bytes);
     const pid_t pid = fork();
     if (pid == 0) {
+      // The daemon handles its own signals; don't pass on what the parent blocks.
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
       dup2(out[1], STDOUT_FILENO);
       if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
       execl(options.binary.c_str(), options.binary.c_str(), "--listen=127.0.0.1:0",

@@ -55,7 +55,8 @@ int Reap(pid_t pid, absl::Time deadline, bool* timed_out) {
 
 }  // namespace
 
-ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout) {
+ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout,
+                         const std::function<void(pid_t)>& on_start) {
   ProcessResult result;
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
@@ -67,6 +68,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration ti
   const pid_t pid = Spawn(argv, out[1], err[1]);
   close(out[1]);
   close(err[1]);
+  if (on_start) on_start(pid);
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
   int open_fds = 2;

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,9 @@ struct ProcessResult {
 };
 
 // Runs `argv` to completion (at most `timeout`), capturing stdout and stderr.
-ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout);
+// `on_start`, if given, is called with the child's pid once it is started.
+ProcessResult RunProcess(const std::vector<std::string>& argv, absl::Duration timeout,
+                         const std::function<void(pid_t)>& on_start = nullptr);
 
 // The path of a binary of this workspace in the test's runfiles ("worker/aia_worker").
 std::string Runfile(const std::string& path);

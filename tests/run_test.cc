@@ -6,11 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "coordinator/history/npy_writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -191,6 +193,34 @@ TEST(AiaRun, StopsOnTimeWhenWorkersAreSilent) {
   EXPECT_THAT(summary, HasSubstr("\"iterations\": 0"));
   EXPECT_LT(run.wall, absl::Seconds(15));  // not the 30 s the workers would take
   EXPECT_EQ(ReadCsv(out + "/history.csv").size(), 2u);  // header and record 0
+}
+
+TEST(AiaRun, InterruptCancelsTheRunAndKeepsTheHistory) {
+  const std::string config = WriteConfig(R"pb(
+    algorithm { name: "echo" echo { dimension: 3 delay_s: 0.01 } }
+    problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
+    stop { time_s: 60 }
+    save { iteration: 1 }
+  )pb");
+  const std::string out = NewTempDir("cancel") + "/out";
+  std::thread interrupter;
+  ProcessResult run = RunProcess(
+      {Runfile("coordinator/aia"), "run", config, "--local_workers=2", "--out=" + out, "--quiet"},
+      absl::Seconds(30), [&](pid_t pid) {
+        interrupter = std::thread([pid] {
+          absl::SleepFor(absl::Seconds(1.5));
+          kill(pid, SIGINT);
+        });
+      });
+  interrupter.join();
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("run cancelled"));
+  EXPECT_LT(run.wall, absl::Seconds(20));
+  const std::string summary = ReadFileOrDie(out + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"status\": \"cancelled\""));
+  // Every processed answer was saved before the interrupt.
+  EXPECT_GT(ReadCsv(out + "/history.csv").size(), 10u);
+  EXPECT_THAT(ReadFileOrDie(out + "/workers.csv"), HasSubstr("stopped"));
 }
 
 TEST(AiaRun, SavesOncePerEpoch) {
