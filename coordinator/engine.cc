@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -116,10 +117,10 @@ class Run {
       auto message = std::make_shared<v1::ToWorker>();
       message->mutable_query()->set_id(next_query_id_++);
       message->mutable_query()->set_payload(*q0);
+      last_query_ = message;
       SendQuery(w, std::move(message));
       workers_[w].state = "running";
     }
-    RememberQuery(*q0);
     return absl::OkStatus();
   }
 
@@ -247,21 +248,28 @@ class Run {
                                                                 Name(w), " failed: ",
                                                                 query.status().message()));
       }
-      const std::optional<double> precision = Distance(*query);
-      RememberQuery(*query);
+      // The new query moves into the message that carries it and stays there, for
+      // the history and the next precision, without a copy.
+      auto message = std::make_shared<v1::ToWorker>();
+      v1::Query* next = message->mutable_query();
+      next->set_id(next_query_id_++);
+      next->set_iteration(state_.iteration() + 1);
+      *next->mutable_payload() = std::move(query).value();
+      std::shared_ptr<const v1::ToWorker> previous = std::exchange(last_query_, message);
       last_worker_ = w;
+      // The distance costs a pass over two queries: only when a rule needs it.
+      std::optional<double> precision;
+      if (config_.stop().has_precision()) precision = Distance(*previous);
       const double now = Elapsed();
       RunState::Decision decision = state_.Step(w, now, precision);
-      if (decision.save) RETURN_IF_ERROR(SaveRecord(w, precision));
+      if (decision.save) {
+        if (!precision.has_value()) precision = Distance(*previous);
+        RETURN_IF_ERROR(SaveRecord(w, precision));
+      }
       if (decision.stop.has_value()) {
         stop_reason_ = *decision.stop;
         return absl::OkStatus();
       }
-      auto message = std::make_shared<v1::ToWorker>();
-      v1::Query* next = message->mutable_query();
-      next->set_id(next_query_id_++);
-      next->set_iteration(state_.iteration());
-      *next->mutable_payload() = std::move(query).value();
       SendQuery(w, std::move(message));
       MaybeLogProgress(now);
     }
@@ -279,7 +287,7 @@ class Run {
     record.time_s = Elapsed();
     record.precision = precision;
     if (worker >= 0) record.worker = worker;
-    absl::Status status = history_->Append(record, last_query_, dense_);
+    absl::Status status = history_->Append(record, last_query_->query().payload(), dense_);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat("cannot write the history: ", status.message()));
@@ -287,15 +295,14 @@ class Run {
     return absl::OkStatus();
   }
 
-  // Euclidean distance from the previous central query (dense queries only).
-  std::optional<double> Distance(const std::string& query) const {
-    if (!dense_ || query.size() != last_query_.size()) return std::nullopt;
-    ConstVectorRef now = *Codec<Vector>::Decode(query);
-    ConstVectorRef before = *Codec<Vector>::Decode(last_query_);
-    return (now - before).norm();
+  // Euclidean distance between the latest central query and `previous` (dense
+  // queries of one size only).
+  std::optional<double> Distance(const v1::ToWorker& previous) const {
+    const std::string& now = last_query_->query().payload();
+    const std::string& before = previous.query().payload();
+    if (!dense_ || now.size() != before.size()) return std::nullopt;
+    return (*Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before)).norm();
   }
-
-  void RememberQuery(const std::string& query) { last_query_ = query; }
 
   void MaybeLogProgress(double now) {
     if (now < next_progress_s_) return;
@@ -408,7 +415,7 @@ class Run {
   Clock::time_point start_;
   bool started_ = false;
   uint64_t next_query_id_ = 1;
-  std::string last_query_;  // the latest central query
+  std::shared_ptr<const v1::ToWorker> last_query_;  // carries the latest central query
   int last_worker_ = -1;
   std::string stop_reason_;
   double next_progress_s_ = 1.0;
