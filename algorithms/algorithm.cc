@@ -11,6 +11,11 @@ Registry<AlgorithmFactory>& AlgorithmRegistry() {
   return *registry;
 }
 
+absl::StatusOr<std::string> Algorithm::UpdateSynchronous(const std::vector<WorkerAnswer>&,
+                                                         const Problem&) {
+  return absl::UnimplementedError("this algorithm has no synchronous central step");
+}
+
 absl::StatusOr<std::unique_ptr<Algorithm>> NewAlgorithm(const AlgorithmContext& context) {
   const v1::AlgorithmSpec& spec = context.spec;
   ASSIGN_OR_RETURN(AlgorithmFactory factory, AlgorithmRegistry().Find(spec.name()));

@@ -6,6 +6,10 @@
 //   Answer      each worker   a query, the worker's shard   an answer
 //   Update      coordinator   one answer, its worker        that worker's next query
 //
+// Modes: every algorithm has the asynchronous central step (Update); one that
+// also implements UpdateSynchronous says so with supports_synchronous(). Hooks
+// (stop now, save now, saved values, progress, final report) are optional.
+//
 // Queries and answers cross the wire as bytes in an encoding each plugin declares
 // (`query_type`, `answer_type`): "f64le" for a dense vector of little-endian
 // doubles, or a protobuf message's full name. Plugins normally derive from
@@ -21,6 +25,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -35,6 +43,17 @@ namespace aia {
 // The encoding name of a dense vector of little-endian float64.
 inline constexpr absl::string_view kDenseVectorType = "f64le";
 
+// One answer of a synchronous round.
+struct WorkerAnswer {
+  int worker = 0;
+  absl::string_view payload;
+};
+
+// What the coordinator knows of a worker once it is Ready.
+struct WorkerInfo {
+  int64_t rows = 0;  // data rows in its shard
+};
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -43,14 +62,60 @@ class Algorithm {
   virtual std::string query_type() const = 0;
   virtual std::string answer_type() const = 0;
 
+  // --- The three steps ---
+
   // Coordinator: the first query, sent to every worker.
   virtual absl::StatusOr<std::string> Initialize(const Problem& central) = 0;
-  // Coordinator: applies `answer` from `worker` (0-based); returns the next query
-  // for that worker.
+  // Coordinator, asynchronous mode: applies `answer` from `worker` (0-based);
+  // returns the next query for that worker.
   virtual absl::StatusOr<std::string> Update(absl::string_view answer, int worker,
                                              const Problem& central) = 0;
   // Worker: the answer to `query` on this worker's problem.
   virtual absl::StatusOr<std::string> Answer(absl::string_view query, Problem& local) = 0;
+
+  // --- Modes ---
+
+  virtual bool supports_asynchronous() const { return true; }
+  virtual bool supports_synchronous() const { return false; }
+  // Whether a restarted worker may rejoin a running run (false when the
+  // coordinator's state cannot take a worker that forgot its past answers).
+  virtual bool supports_rejoin() const { return true; }
+  // Coordinator, synchronous mode: applies one answer of every live worker of the
+  // round (in worker order); returns the next query for all of them.
+  virtual absl::StatusOr<std::string> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
+                                                        const Problem& central);
+
+  // --- Events (coordinator) ---
+
+  // Every worker is Ready (index i of `workers` is worker i); called before
+  // Initialize. Workers that failed setup under resilience have rows 0.
+  virtual void OnWorkersReady(const std::vector<WorkerInfo>& workers) {}
+  // `worker` is lost (it left the run, or its answers stop coming).
+  virtual void OnWorkerLost(int worker) {}
+  // `worker` rejoined the run with a fresh session.
+  virtual void OnWorkerRejoined(int worker) {}
+
+  // --- Hooks (coordinator), each called after every central step ---
+
+  // Stop the run now ("algorithm" becomes the stop reason).
+  virtual bool StopNow() { return false; }
+  // Save a record now.
+  virtual bool SaveNow() { return false; }
+  // Names of values saved with each record, as extra history.csv columns. Fixed
+  // for the instance's life; SavedValues returns one value per name.
+  virtual std::vector<std::string> saved_value_names() const { return {}; }
+  virtual std::vector<double> SavedValues(const Problem& central) { return {}; }
+  // A measure of progress between consecutive central queries; nullopt to use
+  // the configured norm of their difference.
+  virtual std::optional<double> Precision(absl::string_view query, absl::string_view previous) {
+    return std::nullopt;
+  }
+  // Fraction of the work done in [0, 1], if the algorithm knows it.
+  virtual std::optional<double> ProgressFraction() const { return std::nullopt; }
+  // Name and value pairs shown under the progress bar.
+  virtual std::vector<std::pair<std::string, std::string>> ProgressValues() const { return {}; }
+  // Called once at the end of the run; goes into summary.json's "report".
+  virtual std::map<std::string, double> FinalReport(const Problem& central) { return {}; }
 };
 
 // What an instance is built for.

@@ -19,6 +19,8 @@
 
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -96,6 +98,22 @@ class TypedAlgorithm : public Algorithm {
     return Codec<A>::Encode(a);
   }
 
+  absl::StatusOr<std::string> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
+                                                const Problem& central) final {
+    std::vector<std::pair<int, AnswerView>> decoded;
+    decoded.reserve(answers.size());
+    for (const WorkerAnswer& answer : answers) {
+      absl::StatusOr<AnswerView> a = Codec<A>::Decode(answer.payload);
+      if (!a.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("worker ", answer.worker, ": ", a.status().message()));
+      }
+      decoded.emplace_back(answer.worker, std::move(a).value());
+    }
+    ASSIGN_OR_RETURN(Q q, SyncCentralStep(decoded, central));
+    return Codec<Q>::Encode(q);
+  }
+
  protected:
   // The initialization step: q0.
   virtual absl::StatusOr<Q> Init(const Problem& central) = 0;
@@ -104,6 +122,12 @@ class TypedAlgorithm : public Algorithm {
   // The asynchronous central step: the next query for `worker`.
   virtual absl::StatusOr<Q> CentralStep(const AnswerView& a, int worker,
                                         const Problem& central) = 0;
+  // The synchronous central step: (worker, answer) of every live worker of the
+  // round; the next query for all. Override it and supports_synchronous().
+  virtual absl::StatusOr<Q> SyncCentralStep(const std::vector<std::pair<int, AnswerView>>& answers,
+                                            const Problem& central) {
+    return absl::UnimplementedError("this algorithm has no synchronous central step");
+  }
 };
 
 }  // namespace aia
