@@ -1,6 +1,5 @@
 #include "worker/worker_server.h"
 
-#include <chrono>
 #include <deque>
 #include <thread>
 
@@ -8,14 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "algorithms/algorithm.h"
-#include "base/status_macros.h"
-#include "base/version.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "problems/problem.h"
 #include "proto/worker.grpc.pb.h"
 #include "worker/problem_cache.h"
+#include "worker/session.h"
 
 namespace aia {
 
@@ -115,109 +111,30 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
   }
 
  private:
-  // The session thread: handles messages in order until Stop, an error, or the end
-  // of the stream.
+  // The session thread: handles messages in order until the session is done or
+  // the stream ends.
   void Run() {
-    while (true) {
-      ToWorker message;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &Session::HasInputLocked));
-        if (inbox_.empty()) break;  // closed
-        message = std::move(inbox_.front());
-        inbox_.pop_front();
+    {
+      WorkerSession session(service_->options().data_root, &service_->cache());
+      while (!session.done()) {
+        ToWorker message;
+        {
+          absl::MutexLock lock(&mu_);
+          mu_.Await(absl::Condition(this, &Session::HasInputLocked));
+          if (inbox_.empty()) break;  // closed
+          message = std::move(inbox_.front());
+          inbox_.pop_front();
+        }
+        std::optional<FromWorker> reply = session.Handle(message);
+        if (reply.has_value()) Send(std::move(*reply));
       }
-      absl::Status status = Handle(message);
-      if (!status.ok()) {
-        FromWorker error;
-        error.mutable_error()->set_reason(std::string(status.message()));
-        error.mutable_error()->set_code(static_cast<int>(status.code()));
-        Send(std::move(error));
-        break;
-      }
-      if (message.has_stop()) break;
-    }
-    if (problem_ != nullptr) service_->cache().Put(cache_key_, std::move(problem_));
+    }  // the session returns its problem to the cache here
     {
       absl::MutexLock lock(&mu_);
       thread_done_ = true;
       MaybeFinishLocked();
     }
     Unref();
-  }
-
-  absl::Status Handle(const ToWorker& message) {
-    switch (message.kind_case()) {
-      case ToWorker::kSetup:
-        return HandleSetup(message.setup());
-      case ToWorker::kQuery:
-        return HandleQuery(message.query());
-      case ToWorker::kStop:
-        return absl::OkStatus();
-      case ToWorker::KIND_NOT_SET:
-        break;
-    }
-    return absl::InvalidArgumentError("received an empty message (no setup, query or stop)");
-  }
-
-  absl::Status HandleSetup(const v1::Setup& setup) {
-    if (algorithm_ != nullptr) return absl::FailedPreconditionError("received a second Setup");
-    const absl::Time start = absl::Now();
-    if (setup.worker_count() < 1 || setup.worker_index() < 0 ||
-        setup.worker_index() >= setup.worker_count()) {
-      return absl::InvalidArgumentError(absl::StrCat("Setup has worker index ",
-                                                     setup.worker_index(), " of ",
-                                                     setup.worker_count()));
-    }
-    AlgorithmContext algorithm_context{setup.algorithm(), setup.seed(), setup.worker_index(),
-                                       setup.worker_count()};
-    ASSIGN_OR_RETURN(algorithm_, NewAlgorithm(algorithm_context));
-    if (algorithm_->query_type() != setup.query_type() ||
-        algorithm_->answer_type() != setup.answer_type()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "algorithm '", setup.algorithm().name(), "' here takes ", algorithm_->query_type(),
-          " queries and gives ", algorithm_->answer_type(), " answers; the coordinator's takes ",
-          setup.query_type(), " and gives ", setup.answer_type(), " (different aia versions?)"));
-    }
-    const std::string& data_root = service_->options().data_root;
-    cache_key_ = ProblemCache::Key(setup.problem(), data_root, setup.worker_index(),
-                                   setup.worker_count());
-    problem_ = service_->cache().Take(cache_key_);
-    const bool cached = problem_ != nullptr;
-    if (!cached) {
-      ProblemContext problem_context{setup.problem(), data_root, setup.worker_index(),
-                                     setup.worker_count()};
-      ASSIGN_OR_RETURN(problem_, NewProblem(problem_context));
-    }
-    FromWorker ready;
-    ready.mutable_ready()->set_dimension(problem_->dimension());
-    ready.mutable_ready()->set_rows(problem_->rows());
-    ready.mutable_ready()->set_cached(cached);
-    ready.mutable_ready()->set_setup_s(absl::ToDoubleSeconds(absl::Now() - start));
-    ready.mutable_ready()->set_version(kVersion);
-    Send(std::move(ready));
-    return absl::OkStatus();
-  }
-
-  absl::Status HandleQuery(const v1::Query& query) {
-    if (algorithm_ == nullptr) {
-      return absl::FailedPreconditionError("received a Query before Setup");
-    }
-    const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::string> answer = algorithm_->Answer(query.payload(), *problem_);
-    if (!answer.ok()) {
-      return absl::Status(answer.status().code(),
-                          absl::StrCat("worker step on query ", query.id(), " failed: ",
-                                       answer.status().message()));
-    }
-    FromWorker reply;
-    v1::Answer* out = reply.mutable_answer();
-    out->set_query_id(query.id());
-    *out->mutable_payload() = std::move(answer).value();
-    out->set_compute_s(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    Send(std::move(reply));
-    return absl::OkStatus();
   }
 
   void Send(FromWorker message) {
@@ -256,11 +173,6 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
   }
 
   WorkerServer::Impl* const service_;
-
-  // Used by the session thread only.
-  std::unique_ptr<Algorithm> algorithm_;
-  std::unique_ptr<Problem> problem_;
-  std::string cache_key_;
 
   absl::Mutex mu_;
   ToWorker incoming_ ABSL_GUARDED_BY(mu_);  // the read in flight

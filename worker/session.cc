@@ -1,0 +1,104 @@
+#include "worker/session.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "base/version.h"
+
+namespace aia {
+
+using v1::FromWorker;
+using v1::ToWorker;
+
+WorkerSession::WorkerSession(std::string data_root, ProblemCache* cache)
+    : data_root_(std::move(data_root)), cache_(cache) {}
+
+WorkerSession::~WorkerSession() {
+  if (problem_ != nullptr) cache_->Put(cache_key_, std::move(problem_));
+}
+
+std::optional<FromWorker> WorkerSession::Handle(const ToWorker& message) {
+  if (done_) return std::nullopt;
+  FromWorker reply;
+  absl::Status status;
+  switch (message.kind_case()) {
+    case ToWorker::kSetup:
+      status = HandleSetup(message.setup(), reply);
+      break;
+    case ToWorker::kQuery:
+      status = HandleQuery(message.query(), reply);
+      break;
+    case ToWorker::kStop:
+      done_ = true;
+      return std::nullopt;
+    case ToWorker::KIND_NOT_SET:
+      status = absl::InvalidArgumentError("received an empty message (no setup, query or stop)");
+      break;
+  }
+  if (!status.ok()) {
+    reply.Clear();
+    reply.mutable_error()->set_reason(std::string(status.message()));
+    reply.mutable_error()->set_code(static_cast<int>(status.code()));
+    done_ = true;
+  }
+  return reply;
+}
+
+absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& reply) {
+  if (algorithm_ != nullptr) return absl::FailedPreconditionError("received a second Setup");
+  const absl::Time start = absl::Now();
+  if (setup.worker_count() < 1 || setup.worker_index() < 0 ||
+      setup.worker_index() >= setup.worker_count()) {
+    return absl::InvalidArgumentError(absl::StrCat("Setup has worker index ",
+                                                   setup.worker_index(), " of ",
+                                                   setup.worker_count()));
+  }
+  AlgorithmContext algorithm_context{setup.algorithm(), setup.seed(), setup.worker_index(),
+                                     setup.worker_count()};
+  ASSIGN_OR_RETURN(algorithm_, NewAlgorithm(algorithm_context));
+  if (algorithm_->query_type() != setup.query_type() ||
+      algorithm_->answer_type() != setup.answer_type()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "algorithm '", setup.algorithm().name(), "' here takes ", algorithm_->query_type(),
+        " queries and gives ", algorithm_->answer_type(), " answers; the coordinator's takes ",
+        setup.query_type(), " and gives ", setup.answer_type(), " (different aia versions?)"));
+  }
+  cache_key_ = ProblemCache::Key(setup.problem(), data_root_, setup.worker_index(),
+                                 setup.worker_count());
+  problem_ = cache_->Take(cache_key_);
+  const bool cached = problem_ != nullptr;
+  if (!cached) {
+    ProblemContext problem_context{setup.problem(), data_root_, setup.worker_index(),
+                                   setup.worker_count()};
+    ASSIGN_OR_RETURN(problem_, NewProblem(problem_context));
+  }
+  v1::Ready* ready = reply.mutable_ready();
+  ready->set_dimension(problem_->dimension());
+  ready->set_rows(problem_->rows());
+  ready->set_cached(cached);
+  ready->set_setup_s(absl::ToDoubleSeconds(absl::Now() - start));
+  ready->set_version(kVersion);
+  return absl::OkStatus();
+}
+
+absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& reply) {
+  if (algorithm_ == nullptr) {
+    return absl::FailedPreconditionError("received a Query before Setup");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::string> answer = algorithm_->Answer(query.payload(), *problem_);
+  if (!answer.ok()) {
+    return absl::Status(answer.status().code(), absl::StrCat("worker step on query ", query.id(),
+                                                             " failed: ", answer.status().message()));
+  }
+  v1::Answer* out = reply.mutable_answer();
+  out->set_query_id(query.id());
+  *out->mutable_payload() = std::move(answer).value();
+  out->set_compute_s(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return absl::OkStatus();
+}
+
+}  // namespace aia

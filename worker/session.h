@@ -1,0 +1,57 @@
+// WorkerSession: the worker's side of one run, independent of the transport. The
+// gRPC server (worker_server.cc) feeds it the messages of a Session stream; the
+// coordinator's in-process mode (--in_process) feeds it directly.
+//
+//   Setup  -> builds (or takes from the cache) the problem and the plugin -> Ready
+//   Query  -> the plugin's worker step                                    -> Answer
+//   Stop   -> nothing; the session is over
+//   anything else, or any failure                                       -> Error; over
+//
+// Example:
+//   WorkerSession session(data_root, &cache);
+//   std::optional<v1::FromWorker> reply = session.Handle(message);
+//   if (reply) Send(*reply);
+//   if (session.done()) Close();
+//
+// Thread safety: not thread-safe; one thread handles a session's messages in order.
+#ifndef AIA_WORKER_SESSION_H_
+#define AIA_WORKER_SESSION_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "algorithms/algorithm.h"
+#include "problems/problem.h"
+#include "proto/worker.pb.h"
+#include "worker/problem_cache.h"
+
+namespace aia {
+
+class WorkerSession {
+ public:
+  // `cache` must outlive the session; the session returns its problem to it.
+  WorkerSession(std::string data_root, ProblemCache* cache);
+  ~WorkerSession();
+
+  // The reply to `message`, if any. After an Error reply or a Stop the session is
+  // done and answers nothing more.
+  std::optional<v1::FromWorker> Handle(const v1::ToWorker& message);
+  bool done() const { return done_; }
+
+ private:
+  absl::Status HandleSetup(const v1::Setup& setup, v1::FromWorker& reply);
+  absl::Status HandleQuery(const v1::Query& query, v1::FromWorker& reply);
+
+  const std::string data_root_;
+  ProblemCache* const cache_;
+  std::unique_ptr<Algorithm> algorithm_;
+  std::unique_ptr<Problem> problem_;
+  std::string cache_key_;
+  bool done_ = false;
+};
+
+}  // namespace aia
+
+#endif  // AIA_WORKER_SESSION_H_
