@@ -76,6 +76,9 @@ class Algorithm {
   // --- Modes ---
 
   virtual bool supports_asynchronous() const { return true; }
+  // Whether a dense query has the problem's dimension (checked on q0); false for
+  // algorithms whose queries live elsewhere.
+  virtual bool queries_match_problem_dimension() const { return true; }
   virtual bool supports_synchronous() const { return false; }
   // Whether a restarted worker may rejoin a running run (false when the
   // coordinator's state cannot take a worker that forgot its past answers).

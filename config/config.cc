@@ -324,11 +324,25 @@ void ValidateAlgorithm(const v1::RunConfig& config, int worker_count,
   // Building one instance is how a plugin checks its parameters.
   AlgorithmContext context{spec, config.seed(), /*worker_index=*/-1,
                            worker_count > 0 ? worker_count : 1};
-  absl::Status built = NewAlgorithm(context).status();
+  absl::StatusOr<std::unique_ptr<Algorithm>> built = NewAlgorithm(context);
   if (!built.ok()) {
-    violations.Add(absl::StartsWith(built.message(), "algorithm")
-                       ? std::string(built.message())
-                       : absl::StrCat("algorithm: ", built.message()));
+    const absl::string_view message = built.status().message();
+    violations.Add(absl::StartsWith(message, "algorithm") ? std::string(message)
+                                                           : absl::StrCat("algorithm: ", message));
+    return;
+  }
+  const Algorithm& algorithm = **built;
+  if (config.mode() == v1::RunConfig::SYNCHRONOUS && !algorithm.supports_synchronous()) {
+    violations.Add(absl::StrCat("mode SYNCHRONOUS: algorithm '", spec.name(),
+                                "' has no synchronous central step"));
+  }
+  if (config.mode() != v1::RunConfig::SYNCHRONOUS && !algorithm.supports_asynchronous()) {
+    violations.Add(absl::StrCat("mode ASYNCHRONOUS: algorithm '", spec.name(),
+                                "' has no asynchronous central step; set mode: SYNCHRONOUS"));
+  }
+  if (config.rejoin() && !algorithm.supports_rejoin()) {
+    violations.Add(absl::StrCat("rejoin: algorithm '", spec.name(),
+                                "' cannot take back a restarted worker (see docs/plugins.md)"));
   }
 }
 
@@ -430,7 +444,6 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
     case v1::RunConfig::ASYNCHRONOUS:
       break;
     case v1::RunConfig::SYNCHRONOUS:
-      violations.Add("mode SYNCHRONOUS is not supported yet");
       break;
     default:
       violations.Add(
@@ -459,6 +472,25 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
   violations.Positive("limits.shutdown_timeout_s",
                       limits.has_shutdown_timeout_s(),
                       limits.shutdown_timeout_s());
+  violations.Positive("limits.answer_timeout_s", limits.has_answer_timeout_s(),
+                      limits.answer_timeout_s());
+  violations.Positive("limits.rejoin_interval_s", limits.has_rejoin_interval_s(),
+                      limits.rejoin_interval_s());
+  // gRPC workers refuse pings more frequent than one a second.
+  if (limits.has_keepalive_s() && !(limits.keepalive_s() >= 1)) {
+    violations.Add(absl::StrCat("limits.keepalive_s must be >= 1, got ", limits.keepalive_s()));
+  }
+  switch (config.stop().precision_norm()) {
+    case v1::StopSpec::NORM_UNSPECIFIED:
+    case v1::StopSpec::L2:
+    case v1::StopSpec::L1:
+    case v1::StopSpec::LINF:
+      break;
+    default:
+      violations.Add(absl::StrCat("stop.precision_norm ",
+                                  static_cast<int>(config.stop().precision_norm()),
+                                  " is unknown (use L2, L1 or LINF)"));
+  }
 
   return violations.ToStatus();
 }
@@ -477,6 +509,9 @@ ResolvedLimits ResolveLimits(const v1::Limits& limits) {
   if (limits.has_shutdown_timeout_s()) {
     resolved.shutdown_timeout_s = limits.shutdown_timeout_s();
   }
+  if (limits.has_answer_timeout_s()) resolved.answer_timeout_s = limits.answer_timeout_s();
+  if (limits.has_keepalive_s()) resolved.keepalive_s = limits.keepalive_s();
+  if (limits.has_rejoin_interval_s()) resolved.rejoin_interval_s = limits.rejoin_interval_s();
   return resolved;
 }
 

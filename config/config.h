@@ -128,6 +128,13 @@ struct ResolvedLimits {
   int64_t max_message_bytes = int64_t{256} << 20;
   // Time to wait for workers to close their streams after Stop.
   double shutdown_timeout_s = 5;
+  // A worker whose answer takes longer is lost; 0 means no limit.
+  double answer_timeout_s = 0;
+  // Keepalive ping interval and timeout: a frozen worker is found within about
+  // twice this.
+  double keepalive_s = 5;
+  // With rejoin: how often to try to reconnect a lost worker.
+  double rejoin_interval_s = 1;
 };
 
 // `limits` with each unset field replaced by its ResolvedLimits default. Set

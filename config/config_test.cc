@@ -41,6 +41,14 @@ class FakeAlgorithm : public Algorithm {
   absl::StatusOr<std::string> Answer(absl::string_view, Problem&) override {
     return std::string();
   }
+  // Seed 8 stands for a plugin with a synchronous step that cannot take a
+  // rejoined worker back.
+  explicit FakeAlgorithm(uint64_t seed) : seed_(seed) {}
+  bool supports_synchronous() const override { return seed_ == 8; }
+  bool supports_rejoin() const override { return seed_ != 8; }
+
+ private:
+  uint64_t seed_;
 };
 
 // Rejects seed 13, to stand for a plugin that checks its parameters.
@@ -49,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Algorithm>> NewFakeAlgorithm(
   if (context.seed == 13) {
     return absl::InvalidArgumentError("test_algo: seed 13 is not allowed");
   }
-  return std::unique_ptr<Algorithm>(new FakeAlgorithm());
+  return std::unique_ptr<Algorithm>(new FakeAlgorithm(context.seed));
 }
 
 absl::StatusOr<std::unique_ptr<Problem>> NewFakeProblem(const ProblemContext&) {
@@ -228,7 +236,8 @@ TEST(ApplyOverride, UnknownFieldListsTheMessagesFields) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
             "--set stop.iterations=5: no field 'iterations' in "
-            "aia.v1.StopSpec (fields: iteration, epoch, time_s, precision)");
+            "aia.v1.StopSpec (fields: iteration, epoch, time_s, precision, "
+            "precision_norm)");
 
   status = ApplyOverride(config, "stopp.iteration=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -461,15 +470,45 @@ TEST(ValidateConfig, UnknownProblemListsKnownNames) {
   EXPECT_THAT(status.message(), HasSubstr("problem.file.path is empty"));
 }
 
-TEST(ValidateConfig, SynchronousModeIsNotSupportedYet) {
+TEST(ValidateConfig, ModeMustBeSupportedByTheAlgorithm) {
   v1::RunConfig config = ValidConfig();
   config.set_mode(v1::RunConfig::SYNCHRONOUS);
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(), "mode SYNCHRONOUS is not supported yet");
-
-  config.set_mode(v1::RunConfig::ASYNCHRONOUS);
+  EXPECT_EQ(status.message(),
+            "mode SYNCHRONOUS: algorithm 'test_algo' has no synchronous central step");
+  config.set_seed(8);
   EXPECT_TRUE(ValidateConfig(config, 4).ok());
+  config.set_mode(v1::RunConfig::ASYNCHRONOUS);
+  config.set_seed(0);
+  EXPECT_TRUE(ValidateConfig(config, 4).ok());
+}
+
+TEST(ValidateConfig, RejoinMustBeSupportedByTheAlgorithm) {
+  v1::RunConfig config = ValidConfig();
+  config.set_rejoin(true);
+  EXPECT_TRUE(ValidateConfig(config, 4).ok());
+  config.set_seed(8);
+  absl::Status status = ValidateConfig(config, 4);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("rejoin: algorithm 'test_algo' cannot take back"));
+}
+
+TEST(ValidateConfig, NewLimitsAndNorm) {
+  v1::RunConfig config = ValidConfig();
+  config.mutable_limits()->set_answer_timeout_s(0);
+  config.mutable_limits()->set_keepalive_s(0.5);
+  config.mutable_limits()->set_rejoin_interval_s(-1);
+  config.mutable_stop()->set_precision_norm(static_cast<v1::StopSpec::Norm>(9));
+  absl::Status status = ValidateConfig(config, 4);
+  EXPECT_THAT(status.message(), HasSubstr("limits.answer_timeout_s must be > 0, got 0"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.keepalive_s must be >= 1, got 0.5"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.rejoin_interval_s must be > 0, got -1"));
+  EXPECT_THAT(status.message(), HasSubstr("stop.precision_norm 9 is unknown"));
+  const ResolvedLimits defaults = ResolveLimits(v1::Limits());
+  EXPECT_EQ(defaults.answer_timeout_s, 0);
+  EXPECT_EQ(defaults.keepalive_s, 5);
+  EXPECT_EQ(defaults.rejoin_interval_s, 1);
 }
 
 TEST(ValidateConfig, RejectsSlashInName) {
@@ -489,12 +528,11 @@ TEST(ValidateConfig, ReportsEveryViolationOnePerLine) {
   absl::Status status = ValidateConfig(config, 2);
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   const std::vector<std::string> lines = absl::StrSplit(status.message(), '\n');
-  EXPECT_THAT(lines, SizeIs(6)) << status.message();
+  EXPECT_THAT(lines, SizeIs(5)) << status.message();
   EXPECT_THAT(status.message(), HasSubstr("unknown algorithm 'nope'"));
   EXPECT_THAT(status.message(), HasSubstr("problem.name is empty"));
   EXPECT_THAT(status.message(), HasSubstr("stop: set at least one of"));
   EXPECT_THAT(status.message(), HasSubstr("save.iteration must be > 0, got 0"));
-  EXPECT_THAT(status.message(), HasSubstr("mode SYNCHRONOUS is not supported"));
   EXPECT_THAT(status.message(),
               HasSubstr("resilience 3 must be < the number of workers (2)"));
 }

@@ -1,7 +1,8 @@
 // aia: the coordinator command line.
 //
-//   aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE]
-//                  [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR] [--quiet]
+//   aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE |
+//                   --in_process] [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR]
+//                  [--quiet]
 //   aia validate CONFIG [--set FIELD.PATH=VALUE]...
 //
 // Exit status: 0 the run completed (or the config is valid), 1 the run failed,
@@ -9,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +32,7 @@
 #include "config/config.h"
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
+#include "coordinator/progress.h"
 
 ABSL_FLAG(int, local_workers, 0, "start N aia_worker daemons on loopback for this run");
 ABSL_FLAG(std::string, workers, "", "comma-separated HOST:PORT of running worker daemons");
@@ -39,6 +42,9 @@ ABSL_FLAG(std::string, data_root, "/",
           "directory data paths are resolved under, for the central problem and local workers");
 ABSL_FLAG(std::string, worker_binary, "", "aia_worker executable for --local_workers");
 ABSL_FLAG(bool, quiet, false, "print only the final line");
+ABSL_FLAG(bool, in_process, false,
+          "run the workers inside this process without gRPC, for debugging (one worker, or "
+          "--local_workers=N of them)");
 
 namespace aia {
 namespace {
@@ -50,8 +56,9 @@ constexpr int kUsage = 2;
 constexpr char kUsageText[] =
     "aia: distributed asynchronous iterative algorithms.\n"
     "Usage:\n"
-    "  aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE]\n"
-    "                 [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR] [--quiet]\n"
+    "  aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE |\n"
+    "                  --in_process [--local_workers=N]] [--out=DIR] [--set FIELD.PATH=VALUE]...\n"
+    "                 [--data_root=DIR] [--quiet]\n"
     "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
 
@@ -158,25 +165,33 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   const int local = absl::GetFlag(FLAGS_local_workers);
   const std::string list = absl::GetFlag(FLAGS_workers);
   const std::string file = absl::GetFlag(FLAGS_workers_file);
-  if ((local > 0) + !list.empty() + !file.empty() != 1) {
-    return Usage("give exactly one of --local_workers=N, --workers=... and --workers_file=...");
+  const bool in_process = absl::GetFlag(FLAGS_in_process);
+  if (local < 0) return Usage(absl::StrCat("--local_workers must be >= 1, got ", local));
+  if (in_process ? !list.empty() || !file.empty()
+                 : (local > 0) + !list.empty() + !file.empty() != 1) {
+    return Usage(
+        "give exactly one of --local_workers=N, --workers=..., --workers_file=... and "
+        "--in_process");
   }
   RunOptions options;
   options.config = *config;
   options.data_root = absl::GetFlag(FLAGS_data_root);
   options.out_dir = absl::GetFlag(FLAGS_out);
   if (options.out_dir.empty()) options.out_dir = DefaultOutDir(*config, path);
-  const bool quiet = absl::GetFlag(FLAGS_quiet);
-  if (!quiet) options.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  ProgressReporter progress(ProgressReporter::DefaultOptions(stderr, absl::GetFlag(FLAGS_quiet)));
+  options.progress = &progress;
 
   // Check the config before starting any worker: bad config is exit status 2.
-  const int worker_count = local > 0 ? local : 0;
+  const int worker_count = in_process ? std::max(local, 1) : local;
   if (absl::Status status = ValidateConfig(*config, worker_count); !status.ok()) {
     return Usage(std::string(status.message()));
   }
 
   std::unique_ptr<LocalWorkers> local_workers;
-  if (local > 0) {
+  if (in_process) {
+    options.in_process = true;
+    for (int w = 0; w < worker_count; ++w) options.workers.push_back("in-process");
+  } else if (local > 0) {
     LocalWorkers::Options worker_options;
     worker_options.count = local;
     worker_options.data_root = options.data_root;

@@ -1,7 +1,9 @@
 #include "coordinator/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -16,6 +18,7 @@
 #include "base/version.h"
 #include "config/config.h"
 #include "coordinator/history/history.h"
+#include "coordinator/in_process_link.h"
 #include "coordinator/run_state.h"
 #include "coordinator/worker_link.h"
 #include "grpcpp/grpcpp.h"
@@ -27,19 +30,53 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+enum class WorkerState {
+  kConnecting,  // before its first Ready
+  kRunning,     // set up; answering queries
+  kLost,        // out of the run (maybe rejoining)
+  kStopped,     // the run ended with it alive
+};
+
 // The coordinator's view of one worker.
 struct WorkerSlot {
   std::string address;
+  WorkerState state = WorkerState::kConnecting;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Worker::Stub> stub;
-  std::unique_ptr<WorkerLink> link;
-  std::string state = "connecting";  // ready, running, stopped, lost
-  bool ready = false;
-  bool closed = false;        // the stream has ended
-  uint64_t outstanding = 0;   // id of the query it is working on; 0 for none
+  std::unique_ptr<Link> link;
+  int link_id = 0;
+  int64_t rows = 0;
+  uint64_t outstanding = 0;  // id of the query it is working on; 0 for none
+  absl::Time sent_at;        // when the outstanding query was sent
   int64_t failures = 0;
-  double compute_s = 0;       // sum over its answers
+  double compute_s = 0;      // sum over its answers
+  std::string cause;         // of its last loss
+  // Rejoin: when to try next, and whether a new link is setting up since when.
+  absl::Time next_rejoin = absl::InfiniteFuture();
+  bool rejoining = false;
+  absl::Time rejoin_started;
 };
+
+// A link replaced or abandoned, kept until its stream has ended.
+struct RetiredLink {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Worker::Stub> stub;
+  std::unique_ptr<Link> link;
+};
+
+const char* StateName(WorkerState state) {
+  switch (state) {
+    case WorkerState::kConnecting:
+      return "connecting";
+    case WorkerState::kRunning:
+      return "running";
+    case WorkerState::kLost:
+      return "lost";
+    case WorkerState::kStopped:
+      return "stopped";
+  }
+  return "?";
+}
 
 class Run {
  public:
@@ -48,9 +85,11 @@ class Run {
       : options_(options),
         config_(options.config),
         limits_(ResolveLimits(options.config.limits())),
+        synchronous_(options.config.mode() == v1::RunConfig::SYNCHRONOUS),
         algorithm_(std::move(algorithm)),
         history_(std::move(history)),
-        dense_(algorithm_->query_type() == kDenseVectorType),
+        dense_queries_(algorithm_->query_type() == kDenseVectorType),
+        dense_answers_(algorithm_->answer_type() == kDenseVectorType),
         state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()) {
     for (const std::string& address : options.workers) {
       workers_.emplace_back();
@@ -60,38 +99,29 @@ class Run {
 
   RunResult Execute() {
     absl::Status status = Prepare();
-    if (status.ok()) status = Loop();
+    if (status.ok()) status = synchronous_ ? SynchronousLoop() : AsynchronousLoop();
     Shutdown();
     return Finish(status);
   }
 
  private:
+  int count() const { return static_cast<int>(workers_.size()); }
+
   std::string Name(int w) const {
     return absl::StrCat("worker ", w, " (", workers_[w].address, ")");
   }
 
   void Log(const std::string& line) const {
+    if (options_.progress != nullptr) options_.progress->Event(line);
     if (options_.log) options_.log(line);
   }
 
-  // The next event, if one comes by `deadline`. Returns Cancelled once the run's
-  // cancel notification fires (checked every 0.1 s).
-  absl::StatusOr<bool> NextEvent(absl::Time deadline, Event* event) {
-    while (true) {
-      if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
-        return absl::CancelledError("cancelled");
-      }
-      const absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(100));
-      if (events_.PopUntil(until, event)) return true;
-      if (until >= deadline) return false;
-    }
-  }
-
   double Elapsed() const {
-    return std::chrono::duration<double>(Clock::now() - start_).count();
+    return started_ ? std::chrono::duration<double>(Clock::now() - start_).count() : 0.0;
   }
 
-  // Steps 2 and 3: central problem, connections, setups, q0.
+  // ---- Step 2 and 3: central problem, connections, setups, q0 ----
+
   absl::Status Prepare() {
     ProblemContext context{config_.problem(), options_.data_root, 0, 1};
     absl::StatusOr<std::unique_ptr<Problem>> central = NewProblem(context);
@@ -101,193 +131,505 @@ class Run {
                                        central.status().message()));
     }
     central_ = std::move(central).value();
-    RETURN_IF_ERROR(Connect());
+    if (!options_.in_process) RETURN_IF_ERROR(Connect());
     RETURN_IF_ERROR(SetUp());
+
+    std::vector<WorkerInfo> infos(count());
+    for (int w = 0; w < count(); ++w) infos[w].rows = workers_[w].rows;
+    algorithm_->OnWorkersReady(infos);
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kLost) algorithm_->OnWorkerLost(w);
+    }
 
     absl::StatusOr<std::string> q0 = algorithm_->Initialize(*central_);
     if (!q0.ok()) {
       return absl::Status(q0.status().code(),
                           absl::StrCat("initialization failed: ", q0.status().message()));
     }
+    if (dense_queries_ && algorithm_->queries_match_problem_dimension() &&
+        static_cast<int64_t>(q0->size()) != central_->dimension() * 8) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "algorithm '", config_.algorithm().name(), "' made a first query of dimension ",
+          q0->size() / 8, " but problem '", config_.problem().name(), "' has dimension ",
+          central_->dimension()));
+    }
     start_ = Clock::now();
     started_ = true;
-    RunDirectory::Record record0;
-    RETURN_IF_ERROR(history_->Append(record0, *q0, dense_));
-    for (int w = 0; w < static_cast<int>(workers_.size()); ++w) {
-      auto message = std::make_shared<v1::ToWorker>();
-      message->mutable_query()->set_id(next_query_id_++);
-      message->mutable_query()->set_payload(*q0);
-      last_query_ = message;
-      SendQuery(w, std::move(message));
-      workers_[w].state = "running";
+    last_query_ = NewQuery(std::move(q0).value());
+    RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}));
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kRunning) SendLatestQuery(w);
     }
     return absl::OkStatus();
   }
 
-  absl::Status Connect() {
+  grpc::ChannelArguments ChannelArgs() const {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(static_cast<int>(limits_.max_message_bytes));
     args.SetMaxSendMessageSize(static_cast<int>(limits_.max_message_bytes));
-    // Keepalive pings find a dead peer even when the stream is idle.
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    // Keepalive pings find a dead or frozen peer even while it computes.
+    const int keepalive_ms = static_cast<int>(limits_.keepalive_s * 1000);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive_ms);
     args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    // Distinct channels, so that each worker gets its own connection.
-    for (size_t w = 0; w < workers_.size(); ++w) {
-      args.SetInt("aia.worker_index", static_cast<int>(w));
-      workers_[w].channel = grpc::CreateCustomChannel(
-          workers_[w].address, grpc::InsecureChannelCredentials(), args);
-      workers_[w].channel->GetState(/*try_to_connect=*/true);
-    }
+    args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS, keepalive_ms);
+    // Reconnect quickly: a restarted worker should be found within rejoin_interval_s.
+    const int backoff_ms = static_cast<int>(limits_.rejoin_interval_s * 1000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, backoff_ms);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, backoff_ms);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, backoff_ms);
+    return args;
+  }
+
+  std::shared_ptr<grpc::Channel> NewChannel(int w) {
+    grpc::ChannelArguments args = ChannelArgs();
+    // Distinct channels, so that each worker (and each rejoin) gets its own
+    // connection rather than a shared subchannel.
+    args.SetInt("aia.worker_index", w);
+    args.SetInt("aia.link", workers_[w].link_id + 1);
+    auto channel = grpc::CreateCustomChannel(workers_[w].address,
+                                             grpc::InsecureChannelCredentials(), args);
+    channel->GetState(/*try_to_connect=*/true);
+    return channel;
+  }
+
+  absl::Status Connect() {
+    for (int w = 0; w < count(); ++w) workers_[w].channel = NewChannel(w);
     const auto deadline = std::chrono::system_clock::now() +
                           std::chrono::duration_cast<std::chrono::system_clock::duration>(
                               std::chrono::duration<double>(limits_.connect_timeout_s));
-    std::vector<std::string> unreachable;
-    for (size_t w = 0; w < workers_.size(); ++w) {
+    for (int w = 0; w < count(); ++w) {
       if (!workers_[w].channel->WaitForConnected(deadline)) {
-        unreachable.push_back(Name(static_cast<int>(w)));
-        workers_[w].state = "unreachable";
+        RETURN_IF_ERROR(Lose(w, absl::StrCat("cannot connect within ", limits_.connect_timeout_s,
+                                             " s (limits.connect_timeout_s)")));
       }
     }
-    if (!unreachable.empty()) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot connect within ", limits_.connect_timeout_s,
-          " s (limits.connect_timeout_s) to ", absl::StrJoin(unreachable, ", ")));
-    }
     return absl::OkStatus();
+  }
+
+  std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const {
+    auto message = std::make_shared<v1::ToWorker>();
+    v1::Setup* setup = message->mutable_setup();
+    setup->set_run_id(history_->path());
+    *setup->mutable_algorithm() = config_.algorithm();
+    *setup->mutable_problem() = config_.problem();
+    setup->set_worker_index(w);
+    setup->set_worker_count(count());
+    setup->set_seed(config_.seed() + w + 1);
+    setup->set_query_type(algorithm_->query_type());
+    setup->set_answer_type(algorithm_->answer_type());
+    return message;
+  }
+
+  // Opens a new link to worker w and sends its Setup.
+  void OpenLink(int w) {
+    WorkerSlot& slot = workers_[w];
+    ++slot.link_id;
+    if (options_.in_process) {
+      slot.link = std::make_unique<InProcessLink>(w, slot.link_id, options_.data_root, &events_);
+    } else {
+      slot.stub = v1::Worker::NewStub(slot.channel);
+      slot.link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
+    }
+    slot.link->Start(SetupMessage(w));
+  }
+
+  // Cancels worker w's link and keeps it until its stream ends.
+  void RetireLink(int w) {
+    WorkerSlot& slot = workers_[w];
+    if (slot.link == nullptr) return;
+    slot.link->Cancel();
+    retired_.push_back({slot.channel, std::move(slot.stub), std::move(slot.link)});
   }
 
   absl::Status SetUp() {
-    const int count = static_cast<int>(workers_.size());
-    for (int w = 0; w < count; ++w) {
-      auto message = std::make_shared<v1::ToWorker>();
-      v1::Setup* setup = message->mutable_setup();
-      setup->set_run_id(history_->path());
-      *setup->mutable_algorithm() = config_.algorithm();
-      *setup->mutable_problem() = config_.problem();
-      setup->set_worker_index(w);
-      setup->set_worker_count(count);
-      setup->set_seed(config_.seed() + w + 1);
-      setup->set_query_type(algorithm_->query_type());
-      setup->set_answer_type(algorithm_->answer_type());
-      workers_[w].stub = v1::Worker::NewStub(workers_[w].channel);
-      workers_[w].link = std::make_unique<WorkerLink>(w, workers_[w].stub.get(), &events_);
-      workers_[w].link->Start(std::move(message));
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kConnecting) OpenLink(w);
     }
     const absl::Time deadline = absl::Now() + absl::Seconds(limits_.setup_timeout_s);
-    int ready = 0;
-    while (ready < count) {
+    while (true) {
+      std::vector<int> waiting;
+      for (int w = 0; w < count(); ++w) {
+        if (workers_[w].state == WorkerState::kConnecting) waiting.push_back(w);
+      }
+      if (waiting.empty()) return absl::OkStatus();
       Event event;
       ASSIGN_OR_RETURN(const bool arrived, NextEvent(deadline, &event));
       if (!arrived) {
-        std::vector<std::string> waiting;
-        for (int w = 0; w < count; ++w) {
-          if (!workers_[w].ready) waiting.push_back(Name(w));
+        for (int w : waiting) {
+          RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
+                                               " s (limits.setup_timeout_s)")));
         }
-        return absl::DeadlineExceededError(
-            absl::StrCat("no Ready within ", limits_.setup_timeout_s,
-                         " s (limits.setup_timeout_s) from ", absl::StrJoin(waiting, ", ")));
-      }
-      const int w = event.worker;
-      if (event.kind == Event::Kind::kMessage && event.message.has_ready()) {
-        const v1::Ready& r = event.message.ready();
-        if (workers_[w].ready) return Lose(w, "sent a second Ready");
-        if (r.dimension() != central_->dimension()) {
-          return Lose(w, absl::StrCat("has a problem of dimension ", r.dimension(),
-                                      " but the coordinator's has ", central_->dimension()));
-        }
-        workers_[w].ready = true;
-        workers_[w].state = "ready";
-        ++ready;
-        Log(absl::StrFormat("%s ready: %d rows%s, %.3f s", Name(w), r.rows(),
-                            r.cached() ? " (cached)" : "", r.setup_s()));
         continue;
       }
-      return LoseOnEvent(event, "setup failed: ");
+      RETURN_IF_ERROR(HandleEvent(event, "setup failed: "));
+    }
+  }
+
+  // ---- Step 4: the central loops ----
+
+  // The next event, if one comes by `deadline`. Returns Cancelled once the run's
+  // cancel notification fires (checked every 0.1 s).
+  absl::StatusOr<bool> NextEvent(absl::Time deadline, Event* event) {
+    while (true) {
+      if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
+        return absl::CancelledError("the run was cancelled");
+      }
+      const absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(100));
+      if (events_.PopUntil(until, event)) return true;
+      if (until >= deadline) return false;
+    }
+  }
+
+  // When the loop must wake up even if no event comes: the time limit, the
+  // earliest answer deadline, the next rejoin attempt.
+  absl::Time NextWakeup() const {
+    absl::Time wakeup = absl::InfiniteFuture();
+    const double limit = state_.time_limit_s();
+    if (!std::isinf(limit)) wakeup = absl::Now() + absl::Seconds(std::max(0.0, limit - Elapsed()));
+    for (const WorkerSlot& slot : workers_) {
+      if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
+          limits_.answer_timeout_s > 0) {
+        wakeup = std::min(wakeup, slot.sent_at + absl::Seconds(limits_.answer_timeout_s));
+      }
+      if (slot.state == WorkerState::kLost) {
+        wakeup = std::min(wakeup, slot.rejoining
+                                      ? slot.rejoin_started + absl::Seconds(limits_.setup_timeout_s)
+                                      : slot.next_rejoin);
+      }
+    }
+    return wakeup;
+  }
+
+  // Answer deadlines and rejoin attempts that are due.
+  absl::Status Maintain() {
+    const absl::Time now = absl::Now();
+    for (int w = 0; w < count(); ++w) {
+      WorkerSlot& slot = workers_[w];
+      if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
+          limits_.answer_timeout_s > 0 &&
+          now >= slot.sent_at + absl::Seconds(limits_.answer_timeout_s)) {
+        RETURN_IF_ERROR(Lose(w, absl::StrCat("no answer within ", limits_.answer_timeout_s,
+                                             " s (limits.answer_timeout_s)")));
+      }
+      if (slot.state == WorkerState::kLost) TryRejoin(w, now);
     }
     return absl::OkStatus();
   }
 
-  // Step 4: the asynchronous central loop.
-  absl::Status Loop() {
+  // The asynchronous central loop.
+  absl::Status AsynchronousLoop() {
     while (true) {
-      const double limit = state_.time_limit_s();
-      const absl::Time deadline =
-          std::isinf(limit) ? absl::InfiniteFuture()
-                            : absl::Now() + absl::Seconds(std::max(0.0, limit - Elapsed()));
       Event event;
-      ASSIGN_OR_RETURN(const bool arrived, NextEvent(deadline, &event));
-      if (!arrived) {
-        if (!state_.TimeIsUp(Elapsed())) continue;
-        stop_reason_ = "time_s";
-        // The final step is always saved.
-        if (state_.last_saved_iteration() != state_.iteration()) {
-          RETURN_IF_ERROR(SaveRecord(last_worker_, std::nullopt));
-        }
-        return absl::OkStatus();
-      }
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
+      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
+      RETURN_IF_ERROR(Maintain());
+      if (!arrived) continue;
       const int w = event.worker;
-      if (event.kind != Event::Kind::kMessage || !event.message.has_answer()) {
-        return LoseOnEvent(event, "");
+      if (!IsAnswer(event)) {
+        RETURN_IF_ERROR(HandleEvent(event, ""));
+        continue;
       }
+      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
+      if (!accepted) continue;
       const v1::Answer& answer = event.message.answer();
-      if (answer.query_id() != workers_[w].outstanding) {
-        return Lose(w, absl::StrCat("answered query ", answer.query_id(), " but was asked query ",
-                                    workers_[w].outstanding));
-      }
-      workers_[w].outstanding = 0;
-      workers_[w].compute_s += answer.compute_s();
-
       absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), w, *central_);
       if (!query.ok()) {
         if (query.status().code() == absl::StatusCode::kDataLoss) {
-          return Lose(w, absl::StrCat("sent a malformed answer: ", query.status().message()));
+          RETURN_IF_ERROR(
+              Lose(w, absl::StrCat("sent a malformed answer: ", query.status().message())));
+          continue;
         }
-        return absl::Status(query.status().code(), absl::StrCat("central step on the answer of ",
-                                                                Name(w), " failed: ",
-                                                                query.status().message()));
+        return absl::Status(query.status().code(),
+                            absl::StrCat("central step on the answer of ", Name(w),
+                                         " failed: ", query.status().message()));
       }
-      // The new query moves into the message that carries it and stays there, for
-      // the history and the next precision, without a copy.
-      auto message = std::make_shared<v1::ToWorker>();
-      v1::Query* next = message->mutable_query();
-      next->set_id(next_query_id_++);
-      next->set_iteration(state_.iteration() + 1);
-      *next->mutable_payload() = std::move(query).value();
-      std::shared_ptr<const v1::ToWorker> previous = std::exchange(last_query_, message);
-      last_worker_ = w;
-      // The distance costs a pass over two queries: only when a rule needs it.
-      std::optional<double> precision;
-      if (config_.stop().has_precision()) precision = Distance(*previous);
-      const double now = Elapsed();
-      RunState::Decision decision = state_.Step(w, now, precision);
-      if (decision.save) {
-        if (!precision.has_value()) precision = Distance(*previous);
-        RETURN_IF_ERROR(SaveRecord(w, precision));
-      }
-      if (decision.stop.has_value()) {
-        stop_reason_ = *decision.stop;
-        return absl::OkStatus();
-      }
-      SendQuery(w, std::move(message));
-      MaybeLogProgress(now);
+      const std::vector<WorkerAnswer> answers = {{w, answer.payload()}};
+      ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), {w}, answers));
+      if (stop) return absl::OkStatus();
+      SendLatestQuery(w);
+      last_step_.clear();
+      last_step_.emplace_back(w, std::move(event.message));
     }
   }
 
-  void SendQuery(int w, std::shared_ptr<const v1::ToWorker> message) {
-    workers_[w].outstanding = message->query().id();
-    workers_[w].link->Send(std::move(message));
+  // The synchronous central loop: rounds.
+  absl::Status SynchronousLoop() {
+    round_.clear();
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kRunning) round_.insert({w, std::nullopt});
+    }
+    while (true) {
+      if (RoundComplete()) {
+        ASSIGN_OR_RETURN(const bool stop, FinishRound());
+        if (stop) return absl::OkStatus();
+        continue;
+      }
+      Event event;
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
+      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
+      RETURN_IF_ERROR(Maintain());
+      if (!arrived) continue;
+      if (!IsAnswer(event)) {
+        RETURN_IF_ERROR(HandleEvent(event, ""));
+        continue;
+      }
+      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
+      if (accepted) round_[event.worker] = std::move(event.message);
+    }
   }
 
-  absl::Status SaveRecord(int worker, std::optional<double> precision) {
+  // Every member of the round still in it has answered (lost members leave it).
+  bool RoundComplete() const {
+    for (const auto& [w, answer] : round_) {
+      if (!answer.has_value()) return false;
+    }
+    return true;
+  }
+
+  // Applies the synchronous central step to the round's answers and starts the
+  // next round; true if the run stops.
+  absl::StatusOr<bool> FinishRound() {
+    std::vector<WorkerAnswer> answers;
+    std::vector<int> members;
+    for (const auto& [w, message] : round_) {
+      answers.push_back({w, message->answer().payload()});
+      members.push_back(w);
+    }
+    if (!answers.empty()) {
+      absl::StatusOr<std::string> query = algorithm_->UpdateSynchronous(answers, *central_);
+      if (!query.ok()) {
+        return absl::Status(query.status().code(),
+                            absl::StrCat("synchronous central step failed: ",
+                                         query.status().message()));
+      }
+      ASSIGN_OR_RETURN(const bool stop,
+                       CentralStepDone(std::move(query).value(), members, answers));
+      if (stop) return true;
+    }
+    // The next round: every live worker, rejoined ones included.
+    last_step_.clear();
+    for (auto& [w, message] : round_) last_step_.emplace_back(w, std::move(*message));
+    round_.clear();
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state != WorkerState::kRunning) continue;
+      round_.insert({w, std::nullopt});
+      SendLatestQuery(w);
+    }
+    if (round_.empty()) return absl::UnavailableError("no live worker is left");
+    return false;
+  }
+
+  // After a central step made `query` from `answers` of `members`: counts,
+  // saves, checks the stop criteria. True if the run stops.
+  absl::StatusOr<bool> CentralStepDone(std::string query, const std::vector<int>& members,
+                                       const std::vector<WorkerAnswer>& answers) {
+    std::shared_ptr<const v1::ToWorker> previous =
+        std::exchange(last_query_, NewQuery(std::move(query)));
+    RunState::StepInfo info;
+    info.time_s = Elapsed();
+    // The distance costs a pass over two queries: only when a rule needs it.
+    if (config_.stop().has_precision()) info.precision = Precision(*previous);
+    info.algorithm_stop = algorithm_->StopNow();
+    info.algorithm_save = algorithm_->SaveNow();
+    const RunState::Decision decision =
+        synchronous_ ? state_.Round(members, info) : state_.Step(members[0], info);
+    if (decision.save) {
+      if (!info.precision.has_value()) info.precision = Precision(*previous);
+      RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : members[0], info.precision, answers));
+    }
+    last_precision_ = info.precision;
+    ReportProgress(info.time_s);
+    if (decision.stop.has_value()) {
+      stop_reason_ = *decision.stop;
+      return true;
+    }
+    return false;
+  }
+
+  absl::Status StopOnTime() {
+    stop_reason_ = "time_s";
+    // The final step is always saved.
+    if (state_.last_saved_iteration() != state_.iteration()) {
+      std::vector<WorkerAnswer> answers;
+      for (const auto& [w, message] : last_step_) answers.push_back({w, message.answer().payload()});
+      RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_,
+                                 answers));
+    }
+    return absl::OkStatus();
+  }
+
+  static bool IsAnswer(const Event& event) {
+    return event.kind == Event::Kind::kMessage && event.message.has_answer();
+  }
+
+  // Checks an answer against the protocol; false if it is to be ignored (a stale
+  // link's, a lost worker's).
+  absl::StatusOr<bool> AcceptAnswer(const Event& event) {
+    const int w = event.worker;
+    WorkerSlot& slot = workers_[w];
+    if (event.link_id != slot.link_id || slot.state != WorkerState::kRunning) return false;
+    const v1::Answer& answer = event.message.answer();
+    if (answer.query_id() != slot.outstanding) {
+      RETURN_IF_ERROR(Lose(w, absl::StrCat("answered query ", answer.query_id(),
+                                           " but was asked query ", slot.outstanding)));
+      return false;
+    }
+    slot.outstanding = 0;
+    slot.compute_s += answer.compute_s();
+    return true;
+  }
+
+  // Every event but an answer: Ready, Error, a closed stream.
+  absl::Status HandleEvent(const Event& event, const std::string& context) {
+    const int w = event.worker;
+    WorkerSlot& slot = workers_[w];
+    if (event.link_id != slot.link_id) return absl::OkStatus();  // an old link's
+    if (event.kind == Event::Kind::kClosed) {
+      if (slot.state == WorkerState::kStopped) return absl::OkStatus();
+      if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
+      const grpc::Status& s = event.status;
+      return Lose(w, absl::StrCat(context, "the stream ended (", s.error_code(),
+                                  s.error_message().empty() ? "" : ": ", s.error_message(),
+                                  ")"));
+    }
+    const v1::FromWorker& message = event.message;
+    if (message.has_error()) return Lose(w, context + message.error().reason());
+    if (message.has_ready()) return HandleReady(w, message.ready());
+    return Lose(w, absl::StrCat(context, "sent an unexpected ",
+                                message.has_answer() ? "Answer" : "message"));
+  }
+
+  absl::Status HandleReady(int w, const v1::Ready& ready) {
+    WorkerSlot& slot = workers_[w];
+    const bool first = slot.state == WorkerState::kConnecting;
+    if (!first && !(slot.state == WorkerState::kLost && slot.rejoining)) {
+      return Lose(w, "sent an unexpected Ready");
+    }
+    if (ready.dimension() != central_->dimension()) {
+      return Lose(w, absl::StrCat("has a problem of dimension ", ready.dimension(),
+                                  " but the coordinator's has ", central_->dimension()));
+    }
+    slot.rows = ready.rows();
+    slot.state = WorkerState::kRunning;
+    if (first) {
+      Log(absl::StrFormat("%s ready: %d rows%s, %.3f s", Name(w), ready.rows(),
+                          ready.cached() ? " (cached)" : "", ready.setup_s()));
+      return absl::OkStatus();
+    }
+    slot.rejoining = false;
+    state_.MarkRejoined(w);
+    algorithm_->OnWorkerRejoined(w);
+    Log(absl::StrFormat("%s rejoined at iteration %d", Name(w), state_.iteration()));
+    // Asynchronous: it gets the latest query now; synchronous: at the next round.
+    if (!synchronous_) SendLatestQuery(w);
+    return absl::OkStatus();
+  }
+
+  // Worker w is out of the run. An error if more workers are lost at once than
+  // the resilience allows.
+  absl::Status Lose(int w, const std::string& cause) {
+    WorkerSlot& slot = workers_[w];
+    if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
+    const bool was_live = slot.state == WorkerState::kRunning;
+    const bool rejoin_failed = slot.state == WorkerState::kLost;
+    slot.state = WorkerState::kLost;
+    slot.rejoining = false;
+    slot.outstanding = 0;
+    slot.cause = cause;
+    ++slot.failures;
+    RetireLink(w);
+    if (synchronous_) round_.erase(w);
+    if (config_.rejoin() && !options_.in_process) {
+      slot.next_rejoin = absl::Now() + absl::Seconds(limits_.rejoin_interval_s);
+    }
+    if (rejoin_failed) {
+      Log(absl::StrCat(Name(w), " could not rejoin: ", cause));
+      return absl::OkStatus();
+    }
+    if (state_.live(w)) state_.MarkLost(w);
+    // (Workers lost during setup are announced after OnWorkersReady.)
+    if (was_live && started_) algorithm_->OnWorkerLost(w);
+    Log(absl::StrCat(Name(w), " lost: ", cause));
+    std::vector<std::string> lost;
+    for (int v = 0; v < count(); ++v) {
+      if (workers_[v].state == WorkerState::kLost) {
+        lost.push_back(absl::StrCat(Name(v), ": ", workers_[v].cause));
+      }
+    }
+    if (static_cast<int>(lost.size()) > config_.resilience()) {
+      if (lost.size() == 1) return absl::UnavailableError(lost[0]);
+      return absl::UnavailableError(absl::StrCat(lost.size(), " workers lost at once (resilience ",
+                                                 config_.resilience(),
+                                                 "): ", absl::StrJoin(lost, "; ")));
+    }
+    return absl::OkStatus();
+  }
+
+  // Reconnects a lost worker when its address answers again (rejoin: true).
+  void TryRejoin(int w, absl::Time now) {
+    WorkerSlot& slot = workers_[w];
+    if (slot.rejoining) {
+      if (now >= slot.rejoin_started + absl::Seconds(limits_.setup_timeout_s)) {
+        Lose(w, "no Ready after rejoining").IgnoreError();  // schedules the next attempt
+      }
+      return;
+    }
+    if (now < slot.next_rejoin) return;
+    slot.next_rejoin = now + absl::Seconds(limits_.rejoin_interval_s);
+    const grpc_connectivity_state connectivity =
+        slot.channel != nullptr ? slot.channel->GetState(/*try_to_connect=*/true)
+                                : GRPC_CHANNEL_SHUTDOWN;
+    if (connectivity == GRPC_CHANNEL_TRANSIENT_FAILURE || connectivity == GRPC_CHANNEL_SHUTDOWN) {
+      slot.channel = NewChannel(w);  // a fresh channel skips gRPC's reconnect backoff
+      return;
+    }
+    if (connectivity != GRPC_CHANNEL_READY) return;
+    slot.rejoining = true;
+    slot.rejoin_started = now;
+    OpenLink(w);
+  }
+
+  // A query message; every worker it goes to answers under its id.
+  std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload) {
+    auto message = std::make_shared<v1::ToWorker>();
+    v1::Query* query = message->mutable_query();
+    query->set_id(next_query_id_++);
+    query->set_iteration(state_.iteration());
+    *query->mutable_payload() = std::move(payload);
+    return message;
+  }
+
+  // Sends the latest central query to worker w. The message is shared, not copied,
+  // by all its recipients.
+  void SendLatestQuery(int w) {
+    WorkerSlot& slot = workers_[w];
+    slot.outstanding = last_query_->query().id();
+    slot.sent_at = absl::Now();
+    slot.link->Send(last_query_);
+  }
+
+  absl::Status SaveRecord(int origin, std::optional<double> precision,
+                          const std::vector<WorkerAnswer>& answers) {
     RunDirectory::Record record;
     record.iteration = state_.iteration();
     record.epoch = state_.epoch();
     record.time_s = Elapsed();
     record.precision = precision;
-    if (worker >= 0) record.worker = worker;
-    absl::Status status = history_->Append(record, last_query_->query().payload(), dense_);
+    if (origin >= 0) record.worker = origin;
+    record.extra = algorithm_->SavedValues(*central_);
+    if (record.extra.size() != saved_value_count_) {
+      return absl::InternalError(absl::StrCat("algorithm '", config_.algorithm().name(), "' gave ",
+                                              record.extra.size(), " saved values for ",
+                                              saved_value_count_, " names"));
+    }
+    absl::Status status =
+        history_->Append(record, last_query_->query().payload(), dense_queries_);
+    for (size_t i = 0; status.ok() && config_.save().answers() && i < answers.size(); ++i) {
+      status = history_->AppendAnswer(history_->records() - 1, answers[i].worker,
+                                      answers[i].payload, dense_answers_);
+    }
     if (!status.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat("cannot write the history: ", status.message()));
@@ -295,63 +637,72 @@ class Run {
     return absl::OkStatus();
   }
 
-  // Euclidean distance between the latest central query and `previous` (dense
-  // queries of one size only).
-  std::optional<double> Distance(const v1::ToWorker& previous) const {
+  // The algorithm's measure, or the configured norm of the difference between the
+  // latest central query and `previous` (dense queries of one size only).
+  std::optional<double> Precision(const v1::ToWorker& previous) {
     const std::string& now = last_query_->query().payload();
     const std::string& before = previous.query().payload();
-    if (!dense_ || now.size() != before.size()) return std::nullopt;
-    return (*Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before)).norm();
-  }
-
-  void MaybeLogProgress(double now) {
-    if (now < next_progress_s_) return;
-    next_progress_s_ = now + 1.0;
-    Log(absl::StrFormat("iteration %d  epoch %d  %.1f s  %.0f answers/s", state_.iteration(),
-                        state_.epoch(), now, now > 0 ? state_.iteration() / now : 0.0));
-  }
-
-  // A worker is lost: the run fails (resilience comes with a later issue).
-  absl::Status Lose(int w, const std::string& cause) {
-    workers_[w].state = "lost";
-    ++workers_[w].failures;
-    workers_[w].link->Cancel();
-    return absl::UnavailableError(absl::StrCat(Name(w), ": ", cause));
-  }
-
-  // An event other than the expected one: an Error message, a closed stream or a
-  // message out of protocol.
-  absl::Status LoseOnEvent(const Event& event, const std::string& context) {
-    const int w = event.worker;
-    if (event.kind == Event::Kind::kClosed) {
-      workers_[w].closed = true;
-      const grpc::Status& s = event.status;
-      return Lose(w, absl::StrCat(context, "the stream ended (", s.error_code(),
-                                  s.error_message().empty() ? "" : ": ", s.error_message(), ")"));
+    if (std::optional<double> own = algorithm_->Precision(now, before)) return own;
+    if (!dense_queries_ || now.size() != before.size()) return std::nullopt;
+    const Vector difference = *Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before);
+    switch (config_.stop().precision_norm()) {
+      case v1::StopSpec::L1:
+        return difference.lpNorm<1>();
+      case v1::StopSpec::LINF:
+        return difference.lpNorm<Eigen::Infinity>();
+      default:
+        return difference.norm();
     }
-    if (event.message.has_error()) return Lose(w, context + event.message.error().reason());
-    return Lose(w, absl::StrCat(context, "sent an unexpected ",
-                                event.message.has_ready() ? "Ready" : "message"));
   }
 
-  // Step 5: Stop to every worker, then wait (bounded) for the streams to end.
+  void ReportProgress(double now) {
+    if (options_.progress == nullptr) return;
+    options_.progress->MaybeReport(now, [&] { return Snapshot(now); });
+  }
+
+  ProgressSnapshot Snapshot(double now) const {
+    ProgressSnapshot snapshot;
+    snapshot.iteration = state_.iteration();
+    snapshot.epoch = state_.epoch();
+    snapshot.elapsed_s = now;
+    snapshot.precision = last_precision_;
+    snapshot.answer_count = state_.answer_count();
+    for (const WorkerSlot& slot : workers_) {
+      snapshot.live.push_back(slot.state == WorkerState::kRunning);
+    }
+    snapshot.fraction = ProgressFraction(config_.stop(), state_.iteration(), state_.epoch(), now,
+                                         algorithm_->ProgressFraction());
+    snapshot.values = algorithm_->ProgressValues();
+    return snapshot;
+  }
+
+  // ---- Step 5 ----
+
+  // Stop to every worker, then wait (bounded) for the streams to end.
   void Shutdown() {
     auto stop = std::make_shared<v1::ToWorker>();
     stop->mutable_stop()->set_reason(stop_reason_.empty() ? "run failed" : stop_reason_);
     for (WorkerSlot& slot : workers_) {
       if (slot.link == nullptr) continue;
+      if (slot.state == WorkerState::kLost) {  // a rejoin under way
+        slot.link->Cancel();
+        continue;
+      }
       slot.link->Send(stop);
       slot.link->Close();
-      if (slot.state == "running" || slot.state == "ready") slot.state = "stopped";
+      slot.state = WorkerState::kStopped;
     }
     const absl::Time deadline = absl::Now() + absl::Seconds(limits_.shutdown_timeout_s);
-    for (WorkerSlot& slot : workers_) {
-      if (slot.link == nullptr) continue;
-      if (!slot.link->AwaitDone(deadline)) {
-        slot.link->Cancel();
-        slot.link->AwaitDone(absl::InfiniteFuture());  // cancellation ends it promptly
+    auto await = [deadline](Link& link) {
+      if (!link.AwaitDone(deadline)) {
+        link.Cancel();
+        link.AwaitDone(absl::InfiniteFuture());  // cancellation ends it promptly
       }
+    };
+    for (WorkerSlot& slot : workers_) {
+      if (slot.link != nullptr) await(*slot.link);
     }
+    for (RetiredLink& retired : retired_) await(*retired.link);
   }
 
   RunResult Finish(const absl::Status& status) {
@@ -364,18 +715,20 @@ class Run {
     result.error = status.ok() ? "" : std::string(status.message());
     result.iterations = state_.iteration();
     result.epochs = state_.epoch();
-    result.elapsed_s = started_ ? Elapsed() : 0.0;
+    result.elapsed_s = Elapsed();
     result.answer_count = state_.answer_count();
+    if (options_.progress != nullptr && started_) options_.progress->Finish(Snapshot(Elapsed()));
 
     std::vector<RunDirectory::WorkerRow> rows;
-    for (int w = 0; w < static_cast<int>(workers_.size()); ++w) {
+    for (int w = 0; w < count(); ++w) {
       RunDirectory::WorkerRow row;
       row.worker = w;
       row.address = workers_[w].address;
       row.answers = state_.answer_count()[w];
       row.failures = workers_[w].failures;
       row.mean_compute_s = row.answers > 0 ? workers_[w].compute_s / row.answers : 0.0;
-      row.state = workers_[w].state;
+      row.state = StateName(workers_[w].state);
+      row.cause = workers_[w].cause;
       rows.push_back(row);
     }
     absl::Status written = history_->WriteWorkers(rows);
@@ -389,6 +742,7 @@ class Run {
     summary.error = result.error;
     summary.versions["aia"] = kVersion;
     summary.versions["grpc"] = grpc::Version();
+    if (started_) summary.report = algorithm_->FinalReport(*central_);
     if (!written.ok() && summary.error.empty()) {
       summary.status = result.status = "failed";
       summary.error = result.error = std::string(written.message());
@@ -405,34 +759,43 @@ class Run {
   const RunOptions& options_;
   const v1::RunConfig& config_;
   const ResolvedLimits limits_;
+  const bool synchronous_;
   std::unique_ptr<Algorithm> algorithm_;
   std::unique_ptr<RunDirectory> history_;
-  const bool dense_;
+  const bool dense_queries_;
+  const bool dense_answers_;
+  const size_t saved_value_count_ = algorithm_->saved_value_names().size();
   std::unique_ptr<Problem> central_;
   std::vector<WorkerSlot> workers_;
+  std::vector<RetiredLink> retired_;
   EventQueue events_;
   RunState state_;
   Clock::time_point start_;
   bool started_ = false;
   uint64_t next_query_id_ = 1;
   std::shared_ptr<const v1::ToWorker> last_query_;  // carries the latest central query
-  int last_worker_ = -1;
+  std::optional<double> last_precision_;
+  // The answer(s) of the latest central step, for a final save on the time limit.
+  std::vector<std::pair<int, v1::FromWorker>> last_step_;
+  // Synchronous mode: the members of the current round and their answers so far.
+  std::map<int, std::optional<v1::FromWorker>> round_;
   std::string stop_reason_;
-  double next_progress_s_ = 1.0;
 };
 
 }  // namespace
 
 absl::StatusOr<RunResult> RunCoordinator(const RunOptions& options) {
   if (options.workers.empty()) {
-    return absl::InvalidArgumentError("no workers: give --local_workers, --workers or --workers_file");
+    return absl::InvalidArgumentError(
+        "no workers: give --local_workers, --workers, --workers_file or --in_process");
   }
   RETURN_IF_ERROR(ValidateConfig(options.config, static_cast<int>(options.workers.size())));
   AlgorithmContext context{options.config.algorithm(), options.config.seed(), -1,
                            static_cast<int>(options.workers.size())};
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, NewAlgorithm(context));
   ASSIGN_OR_RETURN(std::unique_ptr<RunDirectory> history,
-                   RunDirectory::Create(options.out_dir, options.config));
+                   RunDirectory::Create(options.out_dir, options.config,
+                                        algorithm->saved_value_names()));
   Run run(options, std::move(algorithm), std::move(history));
   return run.Execute();
 }

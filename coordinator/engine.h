@@ -7,11 +7,24 @@
 //      (bounded by limits.setup_timeout_s).
 //   3. q0 = Initialize(central problem); the clock starts; record 0 is saved;
 //      q0 goes to every worker.
-//   4. The central loop, on this thread: take the next answer in arrival order,
-//      apply the central step, count, save, check the stop criteria, and send the
-//      new query to the worker that answered. gRPC's threads receive and send
-//      around it. A timer stops the run at stop.time_s even if no answer comes.
+//   4. The central loop, on this thread.
+//      Asynchronous: take the next answer in arrival order, apply the central
+//      step, count, save, check the stop criteria and hooks, and send the new
+//      query to the worker that answered.
+//      Synchronous: send the query to every live worker, collect one answer from
+//      each (a worker lost meanwhile is dropped from the round), apply the
+//      synchronous central step, count a round.
+//      gRPC's threads receive and send around it. A timer stops the run at
+//      stop.time_s even if no answer comes, and finds answers that overrun
+//      limits.answer_timeout_s.
 //   5. Send Stop to every worker; write workers.csv and, last, summary.json.
+//
+// Resilience: a worker is lost when it reports an error (setup included), its
+// stream breaks, it misses keepalive pings, it overruns the answer deadline, or
+// it cannot be reached. Up to config.resilience workers may be lost at one time;
+// one more fails the run with every lost worker and its cause. With rejoin, the
+// coordinator keeps reconnecting lost workers at their address; one that comes
+// back is set up again and answers in the same run.
 //
 // Outcomes of a run (completed or failed, with the reason) are data in RunResult;
 // an error Status means the run could not start (bad config, an existing run
@@ -36,6 +49,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "coordinator/progress.h"
 #include "proto/config.pb.h"
 
 namespace aia {
@@ -47,11 +61,16 @@ struct RunOptions {
   std::vector<std::string> workers;
   // The run directory to create.
   std::string out_dir;
-  // The coordinator's data root, for the central problem.
+  // The coordinator's data root, for the central problem (and in-process workers).
   std::string data_root = "/";
-  // Receives a progress line about once a second, and a line per notable event;
-  // null for silence.
+  // Run the workers inside this process, without gRPC (one per entry of
+  // `workers`, whose texts then only name them).
+  bool in_process = false;
+  // Receives a line per notable event (a worker ready, lost, rejoined); null for
+  // silence.
   std::function<void(const std::string&)> log;
+  // Shows progress (may be null).
+  ProgressReporter* progress = nullptr;
   // When notified, the run stops within about 0.1 s with status "cancelled" (the
   // history so far and summary.json are written as for any end). May be null.
   const absl::Notification* cancel = nullptr;
@@ -59,7 +78,7 @@ struct RunOptions {
 
 struct RunResult {
   std::string status;       // "completed", "failed" or "cancelled"
-  std::string stop_reason;  // "iteration", "epoch", "time_s", "precision"; empty if failed
+  std::string stop_reason;  // "iteration", "epoch", "time_s", "precision", "algorithm"; empty if failed
   std::string error;        // why the run failed
   int64_t iterations = 0;
   int64_t epochs = 0;

@@ -16,8 +16,8 @@ bool EventQueue::PopUntil(absl::Time deadline, Event* event) {
   return true;
 }
 
-WorkerLink::WorkerLink(int worker, v1::Worker::Stub* stub, EventQueue* events)
-    : worker_(worker), stub_(stub), events_(events) {}
+WorkerLink::WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events)
+    : worker_(worker), link_id_(link_id), stub_(stub), events_(events) {}
 
 void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   stub_->async()->Session(&context_, this);
@@ -74,6 +74,7 @@ void WorkerLink::OnReadDone(bool ok) {
   if (!ok) return;  // the stream ended; OnDone reports how
   Event event;
   event.worker = worker_;
+  event.link_id = link_id_;
   event.message = std::move(incoming_);
   incoming_.Clear();
   events_->Push(std::move(event));
@@ -96,6 +97,7 @@ void WorkerLink::OnDone(const grpc::Status& status) {
   Event event;
   event.kind = Event::Kind::kClosed;
   event.worker = worker_;
+  event.link_id = link_id_;
   event.status = status;
   events_->Push(std::move(event));
   absl::MutexLock lock(&mu_);

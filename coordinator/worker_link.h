@@ -1,5 +1,6 @@
-// WorkerLink: the coordinator's end of one worker's Session stream, and the
-// EventQueue through which every link hands what it receives to the central loop.
+// Link: the coordinator's end of one worker's session, and the EventQueue through
+// which every link hands what it receives to the central loop. WorkerLink is the
+// gRPC stream; InProcessLink (in_process_link.h) runs the worker in this process.
 //
 // gRPC's threads run the reactions: they decode each FromWorker message and push
 // it as an Event; they never wait for the central loop. The central loop sends
@@ -31,6 +32,9 @@ struct Event {
   };
   Kind kind = Kind::kMessage;
   int worker = -1;
+  // Which link of the worker sent it (a rejoined worker has a new link; events
+  // of the old one are stale).
+  int link_id = 0;
   v1::FromWorker message;
   grpc::Status status;
 };
@@ -47,22 +51,34 @@ class EventQueue {
   std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
 };
 
-class WorkerLink final : public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
+class Link {
  public:
-  // `worker` is the index reported in events; `events` must outlive the link.
-  WorkerLink(int worker, v1::Worker::Stub* stub, EventQueue* events);
+  virtual ~Link() = default;
+  // Opens the session and sends `first` (the Setup).
+  virtual void Start(std::shared_ptr<const v1::ToWorker> first) = 0;
+  // Queues `message`; messages are delivered in order. The message is shared so
+  // that one broadcast message can serve every link.
+  virtual void Send(std::shared_ptr<const v1::ToWorker> message) = 0;
+  // No more messages: ends the session after the queued ones.
+  virtual void Close() = 0;
+  // Abandons the session (a lost or unresponsive worker).
+  virtual void Cancel() = 0;
+  // Waits for the session to end; false if it did not by `deadline`. A link may be
+  // destroyed only after this returned true.
+  virtual bool AwaitDone(absl::Time deadline) = 0;
+};
 
-  // Opens the stream and sends `first` (the Setup).
-  void Start(std::shared_ptr<const v1::ToWorker> first);
-  // Queues `message`; messages are written in order, one at a time. The message
-  // is shared so that one broadcast message serves every link.
-  void Send(std::shared_ptr<const v1::ToWorker> message);
-  // No more messages: half-closes the stream after the queued ones.
-  void Close();
-  // Cancels the stream (a lost or unresponsive worker).
-  void Cancel();
-  // Waits for the stream to end; false if it did not by `deadline`.
-  bool AwaitDone(absl::Time deadline);
+class WorkerLink final : public Link,
+                         public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
+ public:
+  // `worker` and `link_id` are reported in events; `events` must outlive the link.
+  WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events);
+
+  void Start(std::shared_ptr<const v1::ToWorker> first) override;
+  void Send(std::shared_ptr<const v1::ToWorker> message) override;
+  void Close() override;
+  void Cancel() override;
+  bool AwaitDone(absl::Time deadline) override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -72,6 +88,7 @@ class WorkerLink final : public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWo
   void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int worker_;
+  const int link_id_;
   v1::Worker::Stub* const stub_;
   EventQueue* const events_;
   grpc::ClientContext context_;

@@ -126,7 +126,7 @@ TEST(AiaRun, AsynchronousRunWritesTheRunDirectory) {
   std::vector<std::vector<std::string>> workers = ReadCsv(out + "/workers.csv");
   ASSERT_EQ(workers.size(), 4u);
   EXPECT_EQ(workers[0], (std::vector<std::string>{"worker", "address", "answers", "failures",
-                                                  "mean_compute_s", "state"}));
+                                                  "mean_compute_s", "state", "cause"}));
   for (int w = 0; w < 3; ++w) {
     EXPECT_EQ(ToInt(workers[w + 1][2]), counts[w]);
     EXPECT_EQ(workers[w + 1][5], "stopped");

@@ -17,6 +17,9 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
  public:
   Echo(int64_t dimension, double delay_s) : dimension_(dimension), delay_s_(delay_s) {}
 
+  bool queries_match_problem_dimension() const override { return false; }
+  bool supports_synchronous() const override { return true; }
+
  protected:
   absl::StatusOr<Vector> Init(const Problem&) override {
     return Vector::LinSpaced(dimension_, 0.0, 1.0);
@@ -31,6 +34,11 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
           absl::StrCat("the echo has dimension ", a.size(), ", not ", dimension_));
     }
     return Vector(a);
+  }
+  // Synchronous: the first answer of the round goes back to everyone.
+  absl::StatusOr<Vector> SyncCentralStep(
+      const std::vector<std::pair<int, ConstVectorRef>>& answers, const Problem& central) override {
+    return CentralStep(answers.front().second, answers.front().first, central);
   }
 
  private:

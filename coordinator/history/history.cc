@@ -361,12 +361,12 @@ absl::Status RunDirectory::AppendAnswer(int64_t record, int worker,
 
 absl::Status RunDirectory::WriteWorkers(const std::vector<WorkerRow>& workers) {
   std::string content =
-      "worker,address,answers,failures,mean_compute_s,state\n";
+      "worker,address,answers,failures,mean_compute_s,state,cause\n";
   for (const WorkerRow& row : workers) {
     absl::StrAppend(&content, row.worker, ",", CsvField(row.address), ",",
                     row.answers, ",", row.failures, ",",
                     FormatDouble(row.mean_compute_s), ",", CsvField(row.state),
-                    "\n");
+                    ",", CsvField(row.cause), "\n");
   }
   return WriteFileAtomically(FilePath("workers.csv"), content,
                              /*sync=*/false);

@@ -9,7 +9,7 @@
 //   answers.npy        with save_answers: dense answers [answers, dim], or
 //   answers.binpb      other answers (length-delimited, as queries.binpb)
 //   answers.csv        record,worker: the record and origin of each answer
-//   workers.csv        worker,address,answers,failures,mean_compute_s,state
+//   workers.csv        worker,address,answers,failures,mean_compute_s,state,cause
 //   summary.json       status, stop_reason, counters, versions; written last
 //
 // Every Append/AppendAnswer writes its rows and fflushes them before it
@@ -78,6 +78,8 @@ class RunDirectory {
     double mean_compute_s = 0;
     // For example "alive", "lost", "stopped".
     std::string state;
+    // Why it was last lost (empty if never).
+    std::string cause;
   };
 
   // The content of summary.json.

@@ -264,17 +264,17 @@ TEST(RunDirectory, WorkersCsvIsQuotedAndReplaced) {
   auto run = MustCreate(dir);
   ASSERT_NE(run, nullptr);
   ASSERT_TRUE(
-      run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive"},
-                         {1, "host,b:7001", 3, 1, 1e-3, "lost: said \"bye\""}})
+      run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive", ""},
+                         {1, "host,b:7001", 3, 1, 1e-3, "lost", "said \"bye\""}})
           .ok());
   EXPECT_EQ(ReadFile(dir + "/workers.csv"),
-            "worker,address,answers,failures,mean_compute_s,state\n"
-            "0,10.0.0.1:7000,12,0,0.25,alive\n"
-            "1,\"host,b:7001\",3,1,0.001,\"lost: said \"\"bye\"\"\"\n");
-  ASSERT_TRUE(run->WriteWorkers({{0, "a:1", 13, 0, 0.5, "stopped"}}).ok());
+            "worker,address,answers,failures,mean_compute_s,state,cause\n"
+            "0,10.0.0.1:7000,12,0,0.25,alive,\n"
+            "1,\"host,b:7001\",3,1,0.001,lost,\"said \"\"bye\"\"\"\n");
+  ASSERT_TRUE(run->WriteWorkers({{0, "a:1", 13, 0, 0.5, "stopped", ""}}).ok());
   EXPECT_EQ(ReadFile(dir + "/workers.csv"),
-            "worker,address,answers,failures,mean_compute_s,state\n"
-            "0,a:1,13,0,0.5,stopped\n");
+            "worker,address,answers,failures,mean_compute_s,state,cause\n"
+            "0,a:1,13,0,0.5,stopped,\n");
   EXPECT_FALSE(Exists(dir + "/workers.csv.tmp"));
 }
 

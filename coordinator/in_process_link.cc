@@ -1,0 +1,32 @@
+#include "coordinator/in_process_link.h"
+
+namespace aia {
+
+InProcessLink::InProcessLink(int worker, int link_id, const std::string& data_root,
+                             EventQueue* events)
+    : worker_(worker), link_id_(link_id), events_(events), session_(data_root, &cache_) {}
+
+void InProcessLink::Send(std::shared_ptr<const v1::ToWorker> message) {
+  if (closed_) return;
+  std::optional<v1::FromWorker> reply = session_.Handle(*message);
+  if (reply.has_value()) {
+    Event event;
+    event.worker = worker_;
+    event.link_id = link_id_;
+    event.message = std::move(*reply);
+    events_->Push(std::move(event));
+  }
+  if (session_.done()) Close();
+}
+
+void InProcessLink::Close() {
+  if (closed_) return;
+  closed_ = true;
+  Event event;
+  event.kind = Event::Kind::kClosed;
+  event.worker = worker_;
+  event.link_id = link_id_;
+  events_->Push(std::move(event));
+}
+
+}  // namespace aia
