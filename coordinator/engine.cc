@@ -425,18 +425,18 @@ class Run {
   // saves, checks the stop criteria. True if the run stops.
   absl::StatusOr<bool> CentralStepDone(std::string query, const std::vector<int>& members,
                                        const std::vector<WorkerAnswer>& answers) {
-    std::shared_ptr<const v1::ToWorker> previous =
-        std::exchange(last_query_, NewQuery(std::move(query)));
+    previous_query_ = std::exchange(last_query_, NewQuery(std::move(query)));
+    const v1::ToWorker& previous = *previous_query_;
     RunState::StepInfo info;
     info.time_s = Elapsed();
     // The distance costs a pass over two queries: only when a rule needs it.
-    if (config_.stop().has_precision()) info.precision = Precision(*previous);
+    if (config_.stop().has_precision()) info.precision = Precision(previous);
     info.algorithm_stop = algorithm_->StopNow();
     info.algorithm_save = algorithm_->SaveNow();
     const RunState::Decision decision =
         synchronous_ ? state_.Round(members, info) : state_.Step(members[0], info);
     if (decision.save) {
-      if (!info.precision.has_value()) info.precision = Precision(*previous);
+      if (!info.precision.has_value()) info.precision = Precision(previous);
       RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : members[0], info.precision, answers));
     }
     last_precision_ = info.precision;
@@ -452,6 +452,7 @@ class Run {
     stop_reason_ = "time_s";
     // The final step is always saved.
     if (state_.last_saved_iteration() != state_.iteration()) {
+      if (!last_precision_.has_value()) last_precision_ = Precision(*previous_query_);
       std::vector<WorkerAnswer> answers;
       for (const auto& [w, message] : last_step_) answers.push_back({w, message.answer().payload()});
       RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_,
@@ -668,7 +669,7 @@ class Run {
     snapshot.precision = last_precision_;
     snapshot.answer_count = state_.answer_count();
     for (const WorkerSlot& slot : workers_) {
-      snapshot.live.push_back(slot.state == WorkerState::kRunning);
+      snapshot.live.push_back(slot.state != WorkerState::kLost);
     }
     snapshot.fraction = ProgressFraction(config_.stop(), state_.iteration(), state_.epoch(), now,
                                          algorithm_->ProgressFraction());
@@ -774,6 +775,7 @@ class Run {
   bool started_ = false;
   uint64_t next_query_id_ = 1;
   std::shared_ptr<const v1::ToWorker> last_query_;  // carries the latest central query
+  std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before
   std::optional<double> last_precision_;
   // The answer(s) of the latest central step, for a final save on the time limit.
   std::vector<std::pair<int, v1::FromWorker>> last_step_;

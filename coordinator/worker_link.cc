@@ -45,6 +45,12 @@ void WorkerLink::Close() {
   if (closing_) return;
   closing_ = true;
   StartNextWriteLocked();
+  ReleaseHoldLocked();
+}
+
+void WorkerLink::ReleaseHoldLocked() {
+  if (hold_released_) return;
+  hold_released_ = true;
   RemoveHold();
 }
 
@@ -71,7 +77,14 @@ void WorkerLink::StartNextWriteLocked() {
 }
 
 void WorkerLink::OnReadDone(bool ok) {
-  if (!ok) return;  // the stream ended; OnDone reports how
+  if (!ok) {
+    // The stream ended (the worker finished it, or it broke): write nothing more
+    // and let OnDone come, to report how.
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    ReleaseHoldLocked();
+    return;
+  }
   Event event;
   event.worker = worker_;
   event.link_id = link_id_;

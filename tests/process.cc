@@ -101,14 +101,14 @@ std::string Runfile(const std::string& path) {
   return absl::StrCat(root != nullptr ? root : ".", "/aia/", path);
 }
 
-WorkerProcess::WorkerProcess(const std::string& data_root) {
+WorkerProcess::WorkerProcess(const std::string& data_root, const std::string& listen) {
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) {
     ADD_FAILURE() << "pipe failed";
     return;
   }
   const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  pid_t pid = Spawn({Runfile("worker/aia_worker"), "--listen=127.0.0.1:0",
+  pid_t pid = Spawn({Runfile("worker/aia_worker"), "--listen=" + listen,
                      "--data_root=" + data_root},
                     out[1], null_fd);
   close(out[1]);
@@ -135,7 +135,16 @@ WorkerProcess::WorkerProcess(const std::string& data_root) {
 }
 
 WorkerProcess::~WorkerProcess() {
+  if (pid_ > 0) kill(pid_, SIGCONT);  // a stopped worker cannot handle SIGTERM
   if (pid_ > 0) Terminate(absl::Seconds(5));
+}
+
+void WorkerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGCONT);  // in case it was stopped
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
 }
 
 int WorkerProcess::Terminate(absl::Duration timeout) {

@@ -34,9 +34,10 @@ std::string Runfile(const std::string& path);
 // A running aia_worker daemon, stopped (SIGKILL if need be) by its destructor.
 class WorkerProcess {
  public:
-  // Starts aia_worker on 127.0.0.1:0 with `data_root`; fails the test if it does
-  // not announce its port within 10 s.
-  explicit WorkerProcess(const std::string& data_root);
+  // Starts aia_worker on `listen` with `data_root`; fails the test if it does not
+  // announce its address within 10 s.
+  explicit WorkerProcess(const std::string& data_root,
+                         const std::string& listen = "127.0.0.1:0");
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
@@ -45,6 +46,8 @@ class WorkerProcess {
   pid_t pid() const { return pid_; }
   // Sends SIGTERM and returns the exit status (or -1 if it had to be killed).
   int Terminate(absl::Duration timeout = absl::Seconds(10));
+  // SIGKILL, and waits for it.
+  void Kill();
 
  private:
   pid_t pid_ = -1;

@@ -1,0 +1,219 @@
+// Fault injection with real aia_worker processes on loopback: workers killed,
+// frozen (SIGSTOP), failing at setup, and restarted to rejoin, under different
+// resilience settings. Each run is bounded by stop.time_s and a process timeout.
+#include <signal.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/process.h"
+
+namespace aia {
+namespace {
+
+using ::aia::testing::NewTempDir;
+using ::aia::testing::ProcessResult;
+using ::aia::testing::ReadFileOrDie;
+using ::aia::testing::RunProcess;
+using ::aia::testing::Runfile;
+using ::aia::testing::WorkerProcess;
+using ::aia::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+
+// Each answer takes 10 ms, so a run makes steady progress for its whole time.
+// `limits` are added to the limits block, `extra` at the top level.
+std::string SlowEchoConfig(double time_s, int resilience, const std::string& limits = "",
+                           const std::string& extra = "") {
+  return absl::StrCat(R"pb(
+    algorithm { name: "echo" echo { dimension: 4 delay_s: 0.01 } }
+    problem { name: "least_squares" synthetic { rows: 9 columns: 2 } }
+    save { epoch: 10 }
+  )pb",
+                      "stop { time_s: ", time_s, " }\nresilience: ", resilience,
+                      "\nlimits { shutdown_timeout_s: 2 ", limits, " }\n", extra);
+}
+
+struct WorkerRow {
+  std::string state;
+  int64_t answers = 0;
+  int64_t failures = 0;
+  std::string cause;
+};
+
+std::vector<WorkerRow> ReadWorkers(const std::string& out) {
+  std::vector<WorkerRow> rows;
+  bool header = true;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOrDie(out + "/workers.csv"), '\n', absl::SkipEmpty())) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    // worker,address,answers,failures,mean_compute_s,state,cause (cause may be quoted)
+    std::vector<std::string> f = absl::StrSplit(line, absl::MaxSplits(',', 6));
+    WorkerRow row;
+    EXPECT_TRUE(absl::SimpleAtoi(f[2], &row.answers));
+    EXPECT_TRUE(absl::SimpleAtoi(f[3], &row.failures));
+    row.state = f[5];
+    row.cause = f.size() > 6 ? f[6] : "";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+int64_t SummaryInt(const std::string& summary, const std::string& key) {
+  const size_t at = summary.find("\"" + key + "\": ");
+  int64_t value = -1;
+  if (at == std::string::npos) return value;
+  const size_t start = at + key.size() + 4;
+  EXPECT_TRUE(absl::SimpleAtoi(summary.substr(start, summary.find(',', start) - start), &value));
+  return value;
+}
+
+class ThreeWorkers : public ::testing::Test {
+ protected:
+  ThreeWorkers() : data_(NewTempDir("data")) {
+    for (int w = 0; w < 3; ++w) workers_.push_back(std::make_unique<WorkerProcess>(data_));
+  }
+
+  std::string Addresses() const {
+    return absl::StrCat(workers_[0]->address(), ",", workers_[1]->address(), ",",
+                        workers_[2]->address());
+  }
+
+  // Runs `config` on the three workers, calling `fault` from another thread once
+  // the run has had `after` to get going.
+  ProcessResult RunWithFault(const std::string& config, const std::string& out,
+                             absl::Duration after, const std::function<void()>& fault) {
+    const std::string path = NewTempDir("config") + "/faults.textproto";
+    WriteFileOrDie(path, config);
+    std::thread injector;
+    ProcessResult run = RunProcess(
+        {Runfile("coordinator/aia"), "run", path, "--workers=" + Addresses(), "--out=" + out},
+        absl::Seconds(60), [&](pid_t) {
+          injector = std::thread([after, &fault] {
+            absl::SleepFor(after);
+            fault();
+          });
+        });
+    injector.join();
+    return run;
+  }
+
+  std::string data_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+};
+
+TEST_F(ThreeWorkers, KilledWorkerUnderResilienceOneLeavesTheRunGoing) {
+  const std::string out = NewTempDir("kill") + "/out";
+  ProcessResult run = RunWithFault(SlowEchoConfig(3, 1), out, absl::Seconds(1),
+                                   [&] { workers_[1]->Kill(); });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", "")));
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].state, "lost");
+  EXPECT_EQ(rows[1].failures, 1);
+  EXPECT_THAT(rows[1].cause, HasSubstr("the stream ended"));
+  EXPECT_EQ(rows[0].state, "stopped");
+  // Epochs count only live workers: they kept rising after worker 1 was lost.
+  const std::string summary = ReadFileOrDie(out + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"status\": \"completed\""));
+  EXPECT_GT(SummaryInt(summary, "epochs"), rows[1].answers + 20) << summary;
+}
+
+TEST_F(ThreeWorkers, KilledWorkerUnderResilienceZeroFailsTheRun) {
+  const std::string out = NewTempDir("kill0") + "/out";
+  ProcessResult run = RunWithFault(SlowEchoConfig(20, 0), out, absl::Seconds(1),
+                                   [&] { workers_[2]->Kill(); });
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_LT(run.wall, absl::Seconds(15));  // failed at once, not at the time limit
+  const std::string named = absl::StrCat("worker 2 (", workers_[2]->address(), ")");
+  EXPECT_THAT(run.err, HasSubstr(named));
+  const std::string summary = ReadFileOrDie(out + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"status\": \"failed\""));
+  EXPECT_THAT(summary, HasSubstr(named));
+  // The history up to the failure is readable: record 0 and the saved epochs.
+  const std::string history = ReadFileOrDie(out + "/history.csv");
+  EXPECT_GE(std::count(history.begin(), history.end(), '\n'), 3) << history;
+}
+
+TEST_F(ThreeWorkers, FrozenWorkerIsFoundByKeepalive) {
+  const std::string out = NewTempDir("stop") + "/out";
+  ProcessResult run =
+      RunWithFault(SlowEchoConfig(6, 1, "keepalive_s: 1"), out, absl::Seconds(1),
+                   [&] { kill(workers_[0]->pid(), SIGSTOP); });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  EXPECT_EQ(rows[0].state, "lost");
+  EXPECT_THAT(rows[0].cause, HasSubstr("keepalive"));
+  // Found within a few keepalive periods: the others went on for most of the run.
+  const std::string summary = ReadFileOrDie(out + "/summary.json");
+  EXPECT_GT(SummaryInt(summary, "epochs"), rows[0].answers + 100) << summary;
+}
+
+TEST_F(ThreeWorkers, FrozenWorkerIsFoundByTheAnswerDeadline) {
+  const std::string out = NewTempDir("deadline") + "/out";
+  ProcessResult run = RunWithFault(SlowEchoConfig(4, 1, "answer_timeout_s: 0.5"),
+                                   out, absl::Seconds(1),
+                                   [&] { kill(workers_[2]->pid(), SIGSTOP); });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  EXPECT_EQ(rows[2].state, "lost");
+  EXPECT_THAT(rows[2].cause, HasSubstr("no answer within 0.5 s (limits.answer_timeout_s)"));
+}
+
+TEST_F(ThreeWorkers, RestartedWorkerRejoinsTheRun) {
+  const std::string out = NewTempDir("rejoin") + "/out";
+  const std::string address = workers_[1]->address();
+  std::unique_ptr<WorkerProcess> restarted;
+  ProcessResult run = RunWithFault(SlowEchoConfig(5, 1, "", "rejoin: true"), out, absl::Seconds(1),
+                                   [&] {
+                                     workers_[1]->Kill();
+                                     absl::SleepFor(absl::Milliseconds(500));
+                                     restarted = std::make_unique<WorkerProcess>(data_, address);
+                                   });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") rejoined")));
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  EXPECT_EQ(rows[1].state, "stopped");
+  EXPECT_EQ(rows[1].failures, 1);
+  // About 1 s of 5 away: it answered again for most of the run.
+  EXPECT_GT(rows[1].answers, rows[0].answers / 2) << rows[1].answers << " vs " << rows[0].answers;
+}
+
+TEST(Faults, SetupFailureOnOneWorkerIsToleratedWithResilience) {
+  const std::string data = NewTempDir("data");
+  WriteFileOrDie(data + "/rows.csv", "1,1,0\n2,0,1\n3,1,1\n4,2,1\n");
+  const std::string empty = NewTempDir("empty");
+  WorkerProcess with_data(data), without_data(empty);
+  const std::string config = NewTempDir("config") + "/c.textproto";
+  WriteFileOrDie(config, R"pb(
+    algorithm { name: "sgd" }
+    problem { name: "least_squares" file { path: "rows.csv" } }
+    stop { iteration: 50 }
+    resilience: 1
+  )pb");
+  const std::string out = NewTempDir("setup") + "/out";
+  ProcessResult run = RunProcess(
+      {Runfile("coordinator/aia"), "run", config,
+       "--workers=" + with_data.address() + "," + without_data.address(), "--data_root=" + data,
+       "--out=" + out},
+      absl::Seconds(30));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  EXPECT_EQ(rows[0].answers, 50);
+  EXPECT_EQ(rows[1].state, "lost");
+  EXPECT_THAT(rows[1].cause, HasSubstr(empty + "/rows.csv"));
+  EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"epochs\": 50"));
+}
+
+}  // namespace
+}  // namespace aia
