@@ -616,7 +616,7 @@ class Run {
     RunDirectory::Record record;
     record.iteration = state_.iteration();
     record.epoch = state_.epoch();
-    record.time_s = Elapsed();
+    record.time_s = history_->records() == 0 ? 0.0 : Elapsed();  // record 0 is at time 0
     record.precision = precision;
     if (origin >= 0) record.worker = origin;
     record.extra = algorithm_->SavedValues(*central_);

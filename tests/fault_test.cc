@@ -14,10 +14,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/process.h"
+#include "tests/run_files.h"
 
 namespace aia {
 namespace {
 
+using ::aia::testing::JsonInt;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
@@ -66,15 +68,6 @@ std::vector<WorkerRow> ReadWorkers(const std::string& out) {
     rows.push_back(row);
   }
   return rows;
-}
-
-int64_t SummaryInt(const std::string& summary, const std::string& key) {
-  const size_t at = summary.find("\"" + key + "\": ");
-  int64_t value = -1;
-  if (at == std::string::npos) return value;
-  const size_t start = at + key.size() + 4;
-  EXPECT_TRUE(absl::SimpleAtoi(summary.substr(start, summary.find(',', start) - start), &value));
-  return value;
 }
 
 class ThreeWorkers : public ::testing::Test {
@@ -126,7 +119,7 @@ TEST_F(ThreeWorkers, KilledWorkerUnderResilienceOneLeavesTheRunGoing) {
   // Epochs count only live workers: they kept rising after worker 1 was lost.
   const std::string summary = ReadFileOrDie(out + "/summary.json");
   EXPECT_THAT(summary, HasSubstr("\"status\": \"completed\""));
-  EXPECT_GT(SummaryInt(summary, "epochs"), rows[1].answers + 20) << summary;
+  EXPECT_GT(JsonInt(summary, "epochs"), rows[1].answers + 20) << summary;
 }
 
 TEST_F(ThreeWorkers, KilledWorkerUnderResilienceZeroFailsTheRun) {
@@ -156,7 +149,7 @@ TEST_F(ThreeWorkers, FrozenWorkerIsFoundByKeepalive) {
   EXPECT_THAT(rows[0].cause, HasSubstr("keepalive"));
   // Found within a few keepalive periods: the others went on for most of the run.
   const std::string summary = ReadFileOrDie(out + "/summary.json");
-  EXPECT_GT(SummaryInt(summary, "epochs"), rows[0].answers + 100) << summary;
+  EXPECT_GT(JsonInt(summary, "epochs"), rows[0].answers + 100) << summary;
 }
 
 TEST_F(ThreeWorkers, FrozenWorkerIsFoundByTheAnswerDeadline) {

@@ -18,11 +18,15 @@
 #include "gtest/gtest.h"
 #include "problems/least_squares/least_squares.h"
 #include "tests/process.h"
+#include "tests/run_files.h"
 
 namespace aia {
 namespace {
 
+using ::aia::testing::JsonIntList;
 using ::aia::testing::NewTempDir;
+using ::aia::testing::ReadCsv;
+using ::aia::testing::ToInt;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
 using ::aia::testing::RunProcess;
@@ -56,33 +60,6 @@ std::string WriteConfig(const std::string& text, const std::string& name = "conf
 ProcessResult Aia(std::vector<std::string> args, absl::Duration timeout = absl::Seconds(60)) {
   args.insert(args.begin(), Runfile("coordinator/aia"));
   return RunProcess(args, timeout);
-}
-
-std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
-  std::vector<std::vector<std::string>> rows;
-  for (absl::string_view line : absl::StrSplit(ReadFileOrDie(path), '\n', absl::SkipEmpty())) {
-    rows.push_back(absl::StrSplit(line, ','));
-  }
-  return rows;
-}
-
-int64_t ToInt(const std::string& text) {
-  int64_t value = -1;
-  EXPECT_TRUE(absl::SimpleAtoi(text, &value)) << "not an integer: '" << text << "'";
-  return value;
-}
-
-// The integers of the JSON list after "key": in summary.json.
-std::vector<int64_t> JsonIntList(const std::string& json, const std::string& key) {
-  const size_t at = json.find("\"" + key + "\": [");
-  if (at == std::string::npos) return {};
-  const size_t open = json.find('[', at), close = json.find(']', at);
-  std::vector<int64_t> values;
-  for (absl::string_view item :
-       absl::StrSplit(json.substr(open + 1, close - open - 1), ',', absl::SkipWhitespace())) {
-    values.push_back(ToInt(std::string(absl::StripAsciiWhitespace(item))));
-  }
-  return values;
 }
 
 TEST(AiaRun, AsynchronousRunWritesTheRunDirectory) {
