@@ -70,8 +70,16 @@ sigset_t StopSignals() {
   return signals;
 }
 
+// A mistake on the command line: the message and how to use aia.
 int Usage(const std::string& message) {
   std::fprintf(stderr, "aia: %s\n%s\n", message.c_str(), kUsageText);
+  return kUsage;
+}
+
+// A bad config, flag value or input file: the message alone (it names the field,
+// file or line at fault).
+int BadInput(absl::string_view message) {
+  std::fprintf(stderr, "aia: %s\n", std::string(message).c_str());
   return kUsage;
 }
 
@@ -150,17 +158,14 @@ std::string DefaultOutDir(const v1::RunConfig& config, const std::string& config
 int Validate(const std::string& path, const std::vector<std::string>& sets) {
   absl::StatusOr<v1::RunConfig> config = LoadWithOverrides(path, sets);
   absl::Status status = config.ok() ? ValidateConfig(*config, 0) : config.status();
-  if (!status.ok()) {
-    std::fprintf(stderr, "aia: %s\n", std::string(status.message()).c_str());
-    return kUsage;
-  }
+  if (!status.ok()) return BadInput(status.message());
   std::printf("%s: valid\n", path.c_str());
   return kCompleted;
 }
 
 int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   absl::StatusOr<v1::RunConfig> config = LoadWithOverrides(path, sets);
-  if (!config.ok()) return Usage(std::string(config.status().message()));
+  if (!config.ok()) return BadInput(config.status().message());
 
   const int local = absl::GetFlag(FLAGS_local_workers);
   const std::string list = absl::GetFlag(FLAGS_workers);
@@ -184,7 +189,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   // Check the config before starting any worker: bad config is exit status 2.
   const int worker_count = in_process ? std::max(local, 1) : local;
   if (absl::Status status = ValidateConfig(*config, worker_count); !status.ok()) {
-    return Usage(std::string(status.message()));
+    return BadInput(status.message());
   }
 
   std::unique_ptr<LocalWorkers> local_workers;
@@ -199,13 +204,15 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     worker_options.binary = absl::GetFlag(FLAGS_worker_binary);
     if (worker_options.binary.empty()) {
       absl::StatusOr<std::string> binary = FindWorkerBinary();
-      if (!binary.ok()) return Usage(std::string(binary.status().message()));
+      if (!binary.ok()) return BadInput(binary.status().message());
       worker_options.binary = *binary;
     }
     worker_options.log_dir = options.out_dir + "/logs";
     std::error_code made;
     std::filesystem::create_directories(worker_options.log_dir, made);
-    if (made) return Usage(absl::StrCat("cannot create ", worker_options.log_dir, ": ", made.message()));
+    if (made) {
+      return BadInput(absl::StrCat("cannot create ", worker_options.log_dir, ": ", made.message()));
+    }
     absl::StatusOr<std::unique_ptr<LocalWorkers>> started = LocalWorkers::Start(worker_options);
     if (!started.ok()) {
       std::fprintf(stderr, "aia: %s\n", std::string(started.status().message()).c_str());
@@ -216,7 +223,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   } else {
     absl::StatusOr<std::vector<std::string>> workers =
         list.empty() ? ReadWorkersFile(file) : ParseWorkerList(list);
-    if (!workers.ok()) return Usage(std::string(workers.status().message()));
+    if (!workers.ok()) return BadInput(workers.status().message());
     options.workers = *workers;
   }
 
@@ -233,7 +240,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     }
   }).detach();
   absl::StatusOr<RunResult> result = RunCoordinator(options);
-  if (!result.ok()) return Usage(std::string(result.status().message()));
+  if (!result.ok()) return BadInput(result.status().message());
   if (result->status == "completed") {
     std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
                 result->stop_reason.c_str(), static_cast<long long>(result->iterations),

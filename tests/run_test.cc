@@ -227,7 +227,7 @@ TEST(AiaRun, UnknownAlgorithmAndProblemListTheKnownNames) {
   ProcessResult algorithm = Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=1", "--set",
                                  "algorithm.name=newton"});
   EXPECT_EQ(algorithm.exit_code, 2);
-  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: echo, sgd"));
+  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: echo, gd_aggregation, gd_averaging, sgd"));
   ProcessResult problem =
       Aia({"validate", WriteConfig(kSyntheticSgd), "--set", "problem.name=lasso"});
   EXPECT_EQ(problem.exit_code, 2);

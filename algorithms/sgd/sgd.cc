@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "algorithms/typed_algorithm.h"
@@ -20,9 +22,8 @@ absl::StatusOr<const FiniteSumProblem*> AsFiniteSum(const Problem& problem) {
 
 absl::Status CheckDimension(const char* what, Eigen::Index size, const Problem& problem) {
   if (size != problem.dimension()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " has dimension ", size,
-                                                   " but the problem has ",
-                                                   problem.dimension()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " has dimension ", size, " but the problem has ", problem.dimension()));
   }
   return absl::OkStatus();
 }
@@ -31,6 +32,8 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
  public:
   Sgd(double stepsize, bool zero_start, uint64_t seed)
       : stepsize_(stepsize), zero_start_(zero_start), rng_(seed) {}
+
+  bool supports_synchronous() const override { return true; }
 
  protected:
   absl::StatusOr<Vector> Init(const Problem& central) override {
@@ -56,10 +59,26 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
   absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int worker,
                                      const Problem& central) override {
     if (a.size() != q_.size()) {
-      return absl::DataLossError(absl::StrCat("the answer has dimension ", a.size(),
-                                              ", the query ", q_.size()));
+      return absl::DataLossError(
+          absl::StrCat("the answer has dimension ", a.size(), ", the query ", q_.size()));
     }
     q_ -= a;
+    return q_;
+  }
+
+  // A minibatch step: the mean of the round's steps.
+  absl::StatusOr<Vector> SyncCentralStep(const std::vector<std::pair<int, ConstVectorRef>>& answers,
+                                         const Problem& central) override {
+    if (answers.empty()) return absl::InternalError("a synchronous round with no answers");
+    Vector sum = Vector::Zero(q_.size());
+    for (const auto& [worker, a] : answers) {
+      if (a.size() != q_.size()) {
+        return absl::DataLossError(absl::StrCat("worker ", worker, " answered dimension ", a.size(),
+                                                ", the query has ", q_.size()));
+      }
+      sum += a;
+    }
+    q_ -= sum / static_cast<double>(answers.size());
     return q_;
   }
 

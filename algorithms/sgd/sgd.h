@@ -4,6 +4,8 @@
 //   initialize  q0 ~ U[0, 1)^n (or zeros with zero_start)
 //   worker      a = stepsize * grad f_i(q) for one uniformly random row i of its shard
 //   central     q <- q - a, sent back to the worker that answered
+//   synchronous q <- q - mean of the round's answers (a minibatch step of one row
+//               a worker), sent to all
 //
 // Needs a FiniteSumProblem (for example least_squares).
 #ifndef AIA_ALGORITHMS_SGD_SGD_H_
