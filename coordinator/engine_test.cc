@@ -1,0 +1,143 @@
+// The engine's algorithm hooks (stop now, save now, saved values, the precision
+// measure, the final report) and its checks on the first query, through
+// RunCoordinator in in-process mode with a probe plugin registered here.
+#include "coordinator/engine.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "algorithms/typed_algorithm.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aia {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Counts central steps. Stops after `stop_after` steps, saves every 5th, saves
+// (step, 2 * step), measures precision as 1 / step, reports the step count.
+// With a negative stop_after, q0 has the wrong dimension.
+class Probe : public TypedAlgorithm<Vector, Vector> {
+ public:
+  explicit Probe(int64_t stop_after) : stop_after_(stop_after) {}
+
+  bool supports_synchronous() const override { return true; }
+  bool StopNow() override { return steps_ == stop_after_; }
+  bool SaveNow() override { return steps_ % 5 == 0; }
+  std::vector<std::string> saved_value_names() const override { return {"step", "twice"}; }
+  std::vector<double> SavedValues(const Problem&) override {
+    return {static_cast<double>(steps_), 2.0 * steps_};
+  }
+  std::optional<double> Precision(absl::string_view, absl::string_view) override {
+    return 1.0 / steps_;
+  }
+  std::map<std::string, double> FinalReport(const Problem&) override {
+    return {{"steps", static_cast<double>(steps_)}};
+  }
+
+ protected:
+  absl::StatusOr<Vector> Init(const Problem& central) override {
+    return Vector::Zero(central.dimension() + (stop_after_ < 0 ? 1 : 0));
+  }
+  absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
+    return Vector(q);
+  }
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {
+    ++steps_;
+    return Vector(a);
+  }
+  absl::StatusOr<Vector> SyncCentralStep(const std::vector<std::pair<int, ConstVectorRef>>& answers,
+                                         const Problem&) override {
+    ++steps_;
+    return Vector(answers.front().second);
+  }
+
+ private:
+  const int64_t stop_after_;
+  int64_t steps_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<Algorithm>> NewProbe(const AlgorithmContext& context) {
+  return std::make_unique<Probe>(static_cast<int64_t>(context.seed) - 100);
+}
+
+AIA_REGISTER(AlgorithmRegistry(), "engine_test_probe", NewProbe);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+RunOptions ProbeRun(const std::string& name, int64_t stop_after, v1::RunConfig::Mode mode) {
+  RunOptions options;
+  v1::RunConfig& config = options.config;
+  config.mutable_algorithm()->set_name("engine_test_probe");
+  config.mutable_problem()->set_name("least_squares");
+  config.mutable_problem()->mutable_synthetic()->set_rows(6);
+  config.mutable_problem()->mutable_synthetic()->set_columns(3);
+  config.mutable_stop()->set_iteration(1000);
+  config.set_seed(100 + stop_after);  // how the probe learns stop_after
+  config.set_mode(mode);
+  options.workers = {"a", "b"};
+  options.in_process = true;
+  options.out_dir = absl::StrCat(::testing::TempDir(), "/", name);
+  return options;
+}
+
+class EngineHooks : public ::testing::TestWithParam<v1::RunConfig::Mode> {};
+
+TEST_P(EngineHooks, StopSaveValuesPrecisionAndReport) {
+  const std::string name =
+      GetParam() == v1::RunConfig::SYNCHRONOUS ? "hooks_sync" : "hooks_async";
+  RunOptions options = ProbeRun(name, 17, GetParam());
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, "completed") << result->error;
+  EXPECT_EQ(result->stop_reason, "algorithm");
+  EXPECT_EQ(result->iterations, 17);
+
+  // Saved at steps 5, 10, 15 (the save hook) and 17 (the final step), with the
+  // algorithm's values as extra columns and its precision measure.
+  const std::string history = ReadFile(options.out_dir + "/history.csv");
+  EXPECT_THAT(history, HasSubstr("record,iteration,epoch,time_s,precision,worker,step,twice\n"));
+  const std::vector<std::string> lines = absl::StrSplit(history, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 1u + 5u) << history;
+  const std::vector<std::string> expected_tail = {",0,0", ",5,10", ",10,20", ",15,30", ",17,34"};
+  for (size_t r = 0; r < expected_tail.size(); ++r) {
+    EXPECT_TRUE(absl::EndsWith(lines[r + 1], expected_tail[r])) << lines[r + 1];
+  }
+  EXPECT_THAT(lines[2], HasSubstr(",0.2,"));  // precision 1 / 5
+  EXPECT_THAT(ReadFile(options.out_dir + "/summary.json"), HasSubstr("\"steps\": 17"));
+}
+
+INSTANTIATE_TEST_SUITE_P(BothModes, EngineHooks,
+                         ::testing::Values(v1::RunConfig::ASYNCHRONOUS,
+                                           v1::RunConfig::SYNCHRONOUS));
+
+TEST(Engine, FirstQueryMustFitTheProblem) {
+  RunOptions options = ProbeRun("wrong_dimension", -1, v1::RunConfig::ASYNCHRONOUS);
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, "failed");
+  EXPECT_THAT(result->error, HasSubstr("made a first query of dimension 4 but problem "
+                                       "'least_squares' has dimension 3"));
+  EXPECT_THAT(ReadFile(options.out_dir + "/summary.json"), HasSubstr("\"status\": \"failed\""));
+}
+
+TEST(Engine, RejectsBadConfigBeforeCreatingTheRunDirectory) {
+  RunOptions options = ProbeRun("bad_config", 5, v1::RunConfig::ASYNCHRONOUS);
+  options.config.set_resilience(2);
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("resilience 2 must be < the number of workers"));
+  EXPECT_FALSE(std::ifstream(options.out_dir + "/config.textproto").good());
+}
+
+}  // namespace
+}  // namespace aia
