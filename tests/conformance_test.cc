@@ -108,7 +108,9 @@ TEST_P(Conformance, CountsStopsAndSavesByIteration) {
   const std::vector<int64_t> counts = JsonIntList(summary, "answer_count");
   ASSERT_EQ(counts.size(), static_cast<size_t>(kWorkers));
   EXPECT_EQ(counts[0] + counts[1] + counts[2], synchronous() ? 30 * kWorkers : 30);
-  if (synchronous()) EXPECT_EQ(JsonInt(summary, "epochs"), 30);
+  if (synchronous()) {
+    EXPECT_EQ(JsonInt(summary, "epochs"), 30);
+  }
 
   // Record 0, every 7th iteration, and the final step.
   const std::vector<std::vector<std::string>> history = ReadCsv(out + "/history.csv");
@@ -121,7 +123,9 @@ TEST_P(Conformance, CountsStopsAndSavesByIteration) {
     EXPECT_EQ(ToInt(row[1]), expected[r - 1]);
     const int64_t epoch = ToInt(row[2]);
     EXPECT_GE(epoch, previous_epoch);
-    if (synchronous()) EXPECT_EQ(epoch, expected[r - 1]);
+    if (synchronous()) {
+      EXPECT_EQ(epoch, expected[r - 1]);
+    }
     previous_epoch = epoch;
   }
   EXPECT_EQ(history[1][2], "0");         // record 0: epoch 0,
