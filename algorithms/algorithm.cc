@@ -16,6 +16,15 @@ absl::StatusOr<std::string> Algorithm::UpdateSynchronous(const std::vector<Worke
   return absl::UnimplementedError("this algorithm has no synchronous central step");
 }
 
+absl::StatusOr<std::vector<std::string>> Algorithm::InitialTasks(const Problem&) {
+  return absl::UnimplementedError("this algorithm does not use a task pool");
+}
+
+absl::StatusOr<std::vector<std::string>> Algorithm::UpdateTask(absl::string_view, int,
+                                                               const Problem&) {
+  return absl::UnimplementedError("this algorithm does not use a task pool");
+}
+
 absl::StatusOr<std::unique_ptr<Algorithm>> NewAlgorithm(const AlgorithmContext& context) {
   const v1::AlgorithmSpec& spec = context.spec;
   ASSIGN_OR_RETURN(AlgorithmFactory factory, AlgorithmRegistry().Find(spec.name()));

@@ -88,6 +88,27 @@ class Algorithm {
   virtual absl::StatusOr<std::string> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
                                                         const Problem& central);
 
+  // --- Task pool (cutting-plane methods) ---
+  //
+  // A task-pool algorithm's central step emits zero or more tasks into a queue
+  // instead of one reply; an idle worker takes the next tasks, up to block_size()
+  // in one message; the tasks of a lost worker go back to the front of the queue.
+  // Each task's answer is one central step (one iteration). Initialize still gives
+  // q0, the query of record 0; HistoryQuery gives the query later records save.
+
+  virtual bool uses_task_pool() const { return false; }
+  virtual int block_size() const { return 1; }
+  // The first tasks, after Initialize.
+  virtual absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem& central);
+  // Applies the answer to one task from `worker`; returns the new tasks.
+  virtual absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer, int worker,
+                                                              const Problem& central);
+  // The query the history saves (a candidate, an incumbent), encoded as
+  // history_query_type() says.
+  virtual std::string HistoryQuery() const { return std::string(); }
+  // The encoding of q0 and the saved queries (query_type() unless overridden).
+  virtual std::string history_query_type() const { return query_type(); }
+
   // --- Events (coordinator) ---
 
   // Every worker is Ready (index i of `workers` is worker i); called before

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -88,18 +89,23 @@ class Run {
         synchronous_(options.config.mode() == v1::RunConfig::SYNCHRONOUS),
         algorithm_(std::move(algorithm)),
         history_(std::move(history)),
-        dense_queries_(algorithm_->query_type() == kDenseVectorType),
+        dense_queries_(algorithm_->history_query_type() == kDenseVectorType),
         dense_answers_(algorithm_->answer_type() == kDenseVectorType),
         state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()) {
     for (const std::string& address : options.workers) {
       workers_.emplace_back();
       workers_.back().address = address;
     }
+    in_flight_.resize(workers_.size());
   }
 
   RunResult Execute() {
     absl::Status status = Prepare();
-    if (status.ok()) status = synchronous_ ? SynchronousLoop() : AsynchronousLoop();
+    if (status.ok()) {
+      status = task_pool_     ? TaskPoolLoop()
+               : synchronous_ ? SynchronousLoop()
+                              : AsynchronousLoop();
+    }
     Shutdown();
     return Finish(status);
   }
@@ -157,6 +163,15 @@ class Run {
     started_ = true;
     last_query_ = NewQuery(std::move(q0).value());
     RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}));
+    if (task_pool_) {
+      absl::StatusOr<std::vector<std::string>> tasks = algorithm_->InitialTasks(*central_);
+      if (!tasks.ok()) {
+        return absl::Status(tasks.status().code(),
+                            absl::StrCat("initial tasks failed: ", tasks.status().message()));
+      }
+      for (std::string& task : *tasks) pool_.push_back(std::move(task));
+      return absl::OkStatus();  // the loop dispatches them
+    }
     for (int w = 0; w < count(); ++w) {
       if (workers_[w].state == WorkerState::kRunning) SendLatestQuery(w);
     }
@@ -380,6 +395,77 @@ class Run {
     }
   }
 
+  // The task-pool loop: idle workers take the next tasks; each task's answer is
+  // one central step, which may add tasks.
+  absl::Status TaskPoolLoop() {
+    while (true) {
+      Dispatch();
+      if (pool_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
+                                        [](const auto& block) { return block != nullptr; })) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "algorithm '", config_.algorithm().name(), "' has no task left and did not stop"));
+      }
+      Event event;
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
+      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
+      RETURN_IF_ERROR(Maintain());
+      if (!arrived) continue;
+      const int w = event.worker;
+      if (!IsAnswer(event)) {
+        RETURN_IF_ERROR(HandleEvent(event, ""));
+        continue;
+      }
+      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
+      if (!accepted) continue;
+      v1::TaskBlock sent, answers;
+      sent.ParseFromString(in_flight_[w]->query().payload());
+      if (!answers.ParseFromString(event.message.answer().payload()) ||
+          answers.items_size() != sent.items_size()) {
+        RETURN_IF_ERROR(Lose(w, absl::StrCat("answered a block of ", sent.items_size(),
+                                             " tasks with a malformed block")));
+        continue;
+      }
+      in_flight_[w].reset();
+      for (int i = 0; i < answers.items_size(); ++i) {
+        absl::StatusOr<std::vector<std::string>> tasks =
+            algorithm_->UpdateTask(answers.items(i), w, *central_);
+        if (!tasks.ok()) {
+          return absl::Status(tasks.status().code(),
+                              absl::StrCat("central step on a task answer of ", Name(w),
+                                           " failed: ", tasks.status().message()));
+        }
+        for (std::string& task : *tasks) pool_.push_back(std::move(task));
+        const std::vector<WorkerAnswer> step = {{w, answers.items(i)}};
+        ASSIGN_OR_RETURN(const bool stop, CentralStepDone(algorithm_->HistoryQuery(), {w}, step));
+        if (stop) return absl::OkStatus();
+      }
+      last_step_.clear();
+      last_step_.emplace_back(w, std::move(event.message));
+    }
+  }
+
+  // Gives idle live workers the next tasks, up to block_size() each.
+  void Dispatch() {
+    for (int w = 0; w < count() && !pool_.empty(); ++w) {
+      WorkerSlot& slot = workers_[w];
+      if (slot.state != WorkerState::kRunning || in_flight_[w] != nullptr) continue;
+      v1::TaskBlock block;
+      for (int i = 0; i < algorithm_->block_size() && !pool_.empty(); ++i) {
+        *block.add_items() = std::move(pool_.front());
+        pool_.pop_front();
+      }
+      auto message = std::make_shared<v1::ToWorker>();
+      v1::Query* query = message->mutable_query();
+      query->set_id(next_query_id_++);
+      query->set_iteration(state_.iteration());
+      block.SerializeToString(query->mutable_payload());
+      in_flight_[w] = message;
+      slot.outstanding = query->id();
+      slot.sent_at = absl::Now();
+      slot.link->Send(std::move(message));
+    }
+  }
+
   // Every member of the round still in it has answered (lost members leave it).
   bool RoundComplete() const {
     for (const auto& [w, answer] : round_) {
@@ -523,8 +609,9 @@ class Run {
     state_.MarkRejoined(w);
     algorithm_->OnWorkerRejoined(w);
     Log(absl::StrFormat("%s rejoined at iteration %d", Name(w), state_.iteration()));
-    // Asynchronous: it gets the latest query now; synchronous: at the next round.
-    if (!synchronous_) SendLatestQuery(w);
+    // Asynchronous: it gets the latest query now; synchronous: at the next round;
+    // task pool: the next tasks, from the loop.
+    if (!synchronous_ && !task_pool_) SendLatestQuery(w);
     return absl::OkStatus();
   }
 
@@ -542,6 +629,14 @@ class Run {
     ++slot.failures;
     RetireLink(w);
     if (synchronous_) round_.erase(w);
+    if (task_pool_ && in_flight_[w] != nullptr) {
+      // Its unfinished tasks go back to the front of the queue, in order.
+      v1::TaskBlock block;
+      block.ParseFromString(in_flight_[w]->query().payload());
+      for (int i = block.items_size() - 1; i >= 0; --i) pool_.push_front(block.items(i));
+      in_flight_[w].reset();
+      Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));
+    }
     if (config_.rejoin() && !options_.in_process) {
       slot.next_rejoin = absl::Now() + absl::Seconds(limits_.rejoin_interval_s);
     }
@@ -779,6 +874,10 @@ class Run {
   std::optional<double> last_precision_;
   // The answer(s) of the latest central step, for a final save on the time limit.
   std::vector<std::pair<int, v1::FromWorker>> last_step_;
+  // Task pool: tasks waiting for a worker, and the block each worker is on.
+  const bool task_pool_ = algorithm_->uses_task_pool();
+  std::deque<std::string> pool_;
+  std::vector<std::shared_ptr<const v1::ToWorker>> in_flight_;  // by worker
   // Synchronous mode: the members of the current round and their answers so far.
   std::map<int, std::optional<v1::FromWorker>> round_;
   std::string stop_reason_;

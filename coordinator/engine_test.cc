@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "algorithms/typed_algorithm.h"
@@ -137,6 +138,88 @@ TEST(Engine, RejectsBadConfigBeforeCreatingTheRunDirectory) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(result.status().message(), HasSubstr("resilience 2 must be < the number of workers"));
   EXPECT_FALSE(std::ifstream(options.out_dir + "/config.textproto").good());
+}
+
+// A task pool: tasks are the integers 0..19 (as text); a worker answers k with k*k,
+// except that worker 1 fails on its first block, so it is lost and its tasks go
+// back to the queue. The report says how many distinct tasks were answered and
+// the sum of the answers.
+class SquareTasks : public Algorithm {
+ public:
+  explicit SquareTasks(int worker) : worker_(worker) {}
+  std::string query_type() const override { return "text"; }
+  std::string answer_type() const override { return "text"; }
+  std::string history_query_type() const override { return std::string(kDenseVectorType); }
+  bool uses_task_pool() const override { return true; }
+  int block_size() const override { return 3; }
+  absl::StatusOr<std::string> Initialize(const Problem& central) override {
+    return Codec<Vector>::Encode(Vector::Zero(central.dimension()));
+  }
+  absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem&) override {
+    std::vector<std::string> tasks;
+    for (int k = 0; k < 20; ++k) tasks.push_back(absl::StrCat(k));
+    return tasks;
+  }
+  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer, int worker,
+                                                      const Problem&) override {
+    int64_t k = 0, square = 0;
+    std::pair<std::string, std::string> parts = absl::StrSplit(answer, '=');
+    if (!absl::SimpleAtoi(parts.first, &k) || !absl::SimpleAtoi(parts.second, &square)) {
+      return absl::DataLossError("bad answer");
+    }
+    answered_[k] = square;
+    by_worker_[worker] += 1;
+    return std::vector<std::string>();
+  }
+  bool StopNow() override { return answered_.size() == 20; }
+  absl::StatusOr<std::string> Update(absl::string_view, int, const Problem&) override {
+    return absl::UnimplementedError("task pool");
+  }
+  absl::StatusOr<std::string> Answer(absl::string_view task, Problem&) override {
+    if (worker_ == 1 && first_) return absl::InternalError("worker 1 breaks on purpose");
+    first_ = false;
+    int64_t k = 0;
+    if (!absl::SimpleAtoi(task, &k)) return absl::InvalidArgumentError("bad task");
+    return absl::StrCat(k, "=", k * k);
+  }
+  std::string HistoryQuery() const override { return Codec<Vector>::Encode(Vector::Zero(3)); }
+  std::map<std::string, double> FinalReport(const Problem&) override {
+    double sum = 0;
+    for (const auto& [k, square] : answered_) sum += square;
+    return {{"distinct", static_cast<double>(answered_.size())},
+            {"sum", sum},
+            {"by_worker_1", static_cast<double>(by_worker_[1])}};
+  }
+
+ private:
+  const int worker_;
+  bool first_ = true;
+  std::map<int64_t, int64_t> answered_;
+  std::map<int, int64_t> by_worker_;
+};
+
+AIA_REGISTER(AlgorithmRegistry(), "engine_test_tasks", [](const AlgorithmContext& context) {
+  return absl::StatusOr<std::unique_ptr<Algorithm>>(
+      std::make_unique<SquareTasks>(context.worker_index));
+});
+
+TEST(EngineTaskPool, LostWorkersTasksGoBackToTheQueue) {
+  RunOptions options = ProbeRun("tasks", 5, v1::RunConfig::ASYNCHRONOUS);
+  options.config.mutable_algorithm()->set_name("engine_test_tasks");
+  options.config.set_resilience(1);
+  options.workers = {"a", "b", "c"};
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, "completed") << result->error;
+  EXPECT_EQ(result->stop_reason, "algorithm");
+  // Every task answered once, each one iteration: 0^2 + ... + 19^2 = 2470.
+  EXPECT_EQ(result->iterations, 20);
+  EXPECT_EQ(result->answer_count[1], 0);
+  EXPECT_EQ(result->answer_count[0] + result->answer_count[2], 20);
+  const std::string summary = ReadFile(options.out_dir + "/summary.json");
+  EXPECT_THAT(summary, HasSubstr("\"distinct\": 20"));
+  EXPECT_THAT(summary, HasSubstr("\"sum\": 2470"));
+  EXPECT_THAT(ReadFile(options.out_dir + "/workers.csv"), HasSubstr("worker 1 breaks on purpose"));
 }
 
 }  // namespace

@@ -88,14 +88,33 @@ absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& repl
     return absl::FailedPreconditionError("received a Query before Setup");
   }
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::string> answer = algorithm_->Answer(query.payload(), *problem_);
-  if (!answer.ok()) {
-    return absl::Status(answer.status().code(), absl::StrCat("worker step on query ", query.id(),
-                                                             " failed: ", answer.status().message()));
-  }
   v1::Answer* out = reply.mutable_answer();
   out->set_query_id(query.id());
-  *out->mutable_payload() = std::move(answer).value();
+  if (algorithm_->uses_task_pool()) {
+    // A block of tasks: answer each, in order.
+    v1::TaskBlock tasks, answers;
+    if (!tasks.ParseFromString(query.payload())) {
+      return absl::DataLossError(absl::StrCat("query ", query.id(), " is not a task block"));
+    }
+    for (int i = 0; i < tasks.items_size(); ++i) {
+      absl::StatusOr<std::string> answer = algorithm_->Answer(tasks.items(i), *problem_);
+      if (!answer.ok()) {
+        return absl::Status(answer.status().code(),
+                            absl::StrCat("worker step on task ", i, " of query ", query.id(),
+                                         " failed: ", answer.status().message()));
+      }
+      *answers.add_items() = std::move(answer).value();
+    }
+    answers.SerializeToString(out->mutable_payload());
+  } else {
+    absl::StatusOr<std::string> answer = algorithm_->Answer(query.payload(), *problem_);
+    if (!answer.ok()) {
+      return absl::Status(answer.status().code(),
+                          absl::StrCat("worker step on query ", query.id(),
+                                       " failed: ", answer.status().message()));
+    }
+    *out->mutable_payload() = std::move(answer).value();
+  }
   out->set_compute_s(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return absl::OkStatus();
