@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "Eigen/SparseCore"
 #include "base/eigen.h"
 #include "base/registry.h"
 #include "proto/problems.pb.h"
@@ -47,6 +48,45 @@ class FiniteSumProblem : public Problem {
   // The gradient of f_i at x for local row i in [0, rows()).
   virtual void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i,
                            Vector& gradient) const = 0;
+};
+
+// The first-stage (or only) constraints of a decomposable problem:
+//   min c'x  s.t.  row_lower <= A x <= row_upper,  lower <= x <= upper.
+// Infinite bounds are +-infinity. A is sparse, by rows.
+struct LinearConstraints {
+  Vector c;
+  Eigen::SparseMatrix<double, Eigen::RowMajor> a;
+  Vector row_lower, row_upper;
+  Vector lower, upper;
+};
+
+// What a piece of a decomposable function says at a point x.
+struct PieceEvaluation {
+  // False when x is outside the piece's domain (an infeasible recourse LP); then
+  // `subgradient` and `value` describe a feasibility cut g'x >= r with g =
+  // subgradient, r = value, which x violates.
+  bool feasible = true;
+  // f_j(x) (weighted by the piece's probability where that applies).
+  double value = 0;
+  // A subgradient of f_j at x.
+  Vector subgradient;
+};
+
+// f(x) = c'x + sum over pieces j of f_j(x), each f_j convex and piecewise linear
+// (the recourse function of a scenario, the absolute residual of a data row),
+// over a polyhedral first-stage set. Cutting-plane methods build models of the
+// f_j from Evaluate and minimize them over the first stage.
+class DecomposableProblem : public Problem {
+ public:
+  // Number of pieces f_j (scenarios, rows). Every instance has all pieces: tasks
+  // may name any of them.
+  virtual int64_t pieces() const = 0;
+  virtual const LinearConstraints& first_stage() const = 0;
+  // Evaluates piece j at x (dimension()). Not const: a piece may keep a warm start.
+  virtual absl::StatusOr<PieceEvaluation> Evaluate(int64_t j, const Eigen::Ref<const Vector>& x) = 0;
+  // A valid lower bound on each f_j over the first stage, if known (cutting-plane
+  // masters need one before the first cut of a piece).
+  virtual double piece_lower_bound() const { return -1e9; }
 };
 
 // Where and what a problem is built for.
