@@ -1,0 +1,124 @@
+#include "problems/l1_regression/l1_regression.h"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "problems/data.h"
+
+namespace aia {
+namespace {
+
+absl::Status CheckSpec(const v1::ProblemSpec& spec) {
+  if (spec.params_case() != v1::ProblemSpec::kL1Regression &&
+      spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "problem '", spec.name(), "' takes problem.l1_regression parameters, not field ",
+        static_cast<int>(spec.params_case()), " of problem"));
+  }
+  // A field this build does not know is most likely another problem's parameters
+  // from a newer config; ignoring it would run a different problem than asked for.
+  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
+  if (!unknown.empty()) {
+    std::vector<int> numbers;
+    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem has fields this build does not know (numbers ",
+                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
+  }
+  return absl::OkStatus();
+}
+
+// Every row: cutting-plane tasks may name any piece, so no instance holds a shard.
+absl::StatusOr<Dataset> LoadAllRows(const ProblemContext& context) {
+  switch (context.spec.source_case()) {
+    case v1::ProblemSpec::kFile:
+      return LoadDataFile(context.spec.file(), context.data_root);
+    case v1::ProblemSpec::kSynthetic:
+      return GenerateSynthetic(context.spec.synthetic(), /*keep=*/nullptr);
+    default:
+      return absl::InvalidArgumentError("problem.file or problem.synthetic is required");
+  }
+}
+
+LinearConstraints FreeFirstStage(int64_t dimension) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  LinearConstraints first;
+  first.c = Vector::Zero(dimension);
+  first.a.resize(0, dimension);
+  first.row_lower.resize(0);
+  first.row_upper.resize(0);
+  first.lower = Vector::Constant(dimension, -kInf);
+  first.upper = Vector::Constant(dimension, kInf);
+  return first;
+}
+
+}  // namespace
+
+L1Regression::L1Regression(Matrix a, Vector b, std::string description)
+    : a_(std::move(a)),
+      b_(std::move(b)),
+      description_(std::move(description)),
+      first_stage_(FreeFirstStage(a_.cols())) {}
+
+absl::StatusOr<std::unique_ptr<L1Regression>> L1Regression::Create(const ProblemContext& context) {
+  RETURN_IF_ERROR(CheckSpec(context.spec));
+  ASSIGN_OR_RETURN(Dataset data, LoadAllRows(context));
+  const bool intercept = context.spec.l1_regression().intercept();
+  const int64_t features = data.features.cols();
+  if (features == 0 && !intercept) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(data.source, " has no features (and there is no intercept)"));
+  }
+  std::string description = absl::StrCat(
+      "l1_regression: ", data.features.rows(), " rows of ", data.source, ", ", features,
+      features == 1 ? " feature" : " features", intercept ? " + intercept" : "");
+  Matrix a;
+  if (intercept) {
+    a.resize(data.features.rows(), features + 1);
+    a.leftCols(features) = data.features;
+    a.col(features).setOnes();
+  } else {
+    a = std::move(data.features);
+  }
+  return std::make_unique<L1Regression>(std::move(a), std::move(data.labels),
+                                        std::move(description));
+}
+
+absl::StatusOr<PieceEvaluation> L1Regression::Evaluate(int64_t j,
+                                                       const Eigen::Ref<const Vector>& x) {
+  if (j < 0 || j >= pieces()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("l1_regression: piece ", j, " is not in [0, ", pieces(), ")"));
+  }
+  if (x.size() != dimension()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("l1_regression: x has size ", x.size(), ", the dimension is ", dimension()));
+  }
+  const auto row = a_.row(j);
+  const double residual = row.dot(x) - b_(j);
+  PieceEvaluation evaluation;
+  evaluation.value = std::abs(residual);
+  const double sign = residual > 0 ? 1.0 : (residual < 0 ? -1.0 : 0.0);
+  evaluation.subgradient = sign * row.transpose();
+  return evaluation;
+}
+
+double L1Regression::Objective(const Eigen::Ref<const Vector>& x) const {
+  return (a_ * x - b_).lpNorm<1>();
+}
+
+absl::StatusOr<std::unique_ptr<Problem>> NewL1Regression(const ProblemContext& context) {
+  ASSIGN_OR_RETURN(std::unique_ptr<L1Regression> problem, L1Regression::Create(context));
+  return std::unique_ptr<Problem>(std::move(problem));
+}
+
+AIA_REGISTER(ProblemRegistry(), "l1_regression", NewL1Regression);
+
+}  // namespace aia
