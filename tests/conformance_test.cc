@@ -3,7 +3,7 @@
 // stopping and saving rules of docs/semantics.md.
 //
 // Each algorithm runs from its example config (examples/<name>*.textproto) on a
-// small synthetic least-squares problem, with W = 3 workers.
+// small synthetic problem (600 rows of 4 features), with W = 3 workers.
 #include <filesystem>
 #include <string>
 #include <tuple>
@@ -77,7 +77,7 @@ class Conformance
         absl::StrCat("--local_workers=", kWorkers)};
     if (std::get<2>(GetParam()) == Transport::kInProcess) args.push_back("--in_process");
     sets.insert(sets.end(), {"mode=" + std::string(synchronous() ? "SYNCHRONOUS" : "ASYNCHRONOUS"),
-                             "problem.synthetic.rows=60", "problem.synthetic.columns=4",
+                             "problem.synthetic.rows=600", "problem.synthetic.columns=4",
                              "problem.synthetic.seed=5", "problem.synthetic.noise=0.1",
                              "stop.time_s=60", "save.time_s=1000000000"});
     for (const std::string& set : sets) args.insert(args.end(), {"--set", set});
