@@ -227,11 +227,11 @@ TEST(AiaRun, UnknownAlgorithmAndProblemListTheKnownNames) {
   ProcessResult algorithm = Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=1", "--set",
                                  "algorithm.name=newton"});
   EXPECT_EQ(algorithm.exit_code, 2);
-  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: echo, gd_aggregation, gd_averaging, sgd"));
+  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: cutting_plane, echo, gd_aggregation, gd_averaging, sgd, trust_region"));
   ProcessResult problem =
       Aia({"validate", WriteConfig(kSyntheticSgd), "--set", "problem.name=lasso"});
   EXPECT_EQ(problem.exit_code, 2);
-  EXPECT_THAT(problem.err, HasSubstr("unknown problem 'lasso'; known: least_squares"));
+  EXPECT_THAT(problem.err, HasSubstr("unknown problem 'lasso'; known: l1_regression, least_squares, two_stage_lp"));
 }
 
 TEST(AiaRun, BadOverridesAndUsageExitTwo) {
