@@ -1,5 +1,7 @@
 #include "tests/run_files.h"
 
+#include <cmath>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -39,6 +41,16 @@ int64_t JsonInt(const std::string& json, const std::string& key) {
   if (at == std::string::npos) return -1;
   const size_t start = at + key.size() + 4;
   return ToInt(json.substr(start, json.find_first_of(",\n}", start) - start));
+}
+
+double JsonDouble(const std::string& json, const std::string& key) {
+  const size_t at = json.find("\"" + key + "\": ");
+  double value = std::nan("");
+  if (at == std::string::npos) return value;
+  const size_t start = at + key.size() + 4;
+  EXPECT_TRUE(absl::SimpleAtod(json.substr(start, json.find_first_of(",\n}", start) - start),
+                               &value));
+  return value;
 }
 
 }  // namespace aia::testing

@@ -20,6 +20,9 @@ std::vector<int64_t> JsonIntList(const std::string& json, const std::string& key
 // The integer after "key": in `json`, or -1.
 int64_t JsonInt(const std::string& json, const std::string& key);
 
+// The number after "key": in `json`, or NaN.
+double JsonDouble(const std::string& json, const std::string& key);
+
 }  // namespace aia::testing
 
 #endif  // AIA_TESTS_RUN_FILES_H_

@@ -125,6 +125,7 @@ class CuttingPlane : public Algorithm {
       for (const v1::CutAnswer::FeasibilityCut& cut : answer.feasibility_cuts()) {
         ASSIGN_OR_RETURN(ConstVectorRef g, Codec<Vector>::Decode(cut.g()));
         RETURN_IF_ERROR(master_->AddFeasibilityCut(g, cut.r()));
+        ++feasibility_cuts_;
       }
     }
     const bool trigger = tracker_.TaskBack(answer.candidate());
@@ -208,6 +209,8 @@ class CuttingPlane : public Algorithm {
                                             {"candidates", static_cast<double>(next_candidate_)},
                                             {"evaluations", static_cast<double>(evaluations_)},
                                             {"cuts", static_cast<double>(master_->cuts())},
+                                            {"feasibility_cuts",
+                                             static_cast<double>(feasibility_cuts_)},
                                             {"chunk", static_cast<double>(chunk_)}};
     if (options_.trust_region) report["radius"] = radius_;
     return report;
@@ -326,6 +329,7 @@ class CuttingPlane : public Algorithm {
   double radius_ = 1;
   int poor_steps_ = 0;
   int64_t evaluations_ = 0;
+  int64_t feasibility_cuts_ = 0;
   bool converged_ = false;
 };
 

@@ -95,6 +95,10 @@ CutModel::CutModel(const LinearConstraints& first, int blocks, double theta_lowe
       first_stage_rows_(static_cast<int>(first.a.rows())),
       lp_(std::make_unique<ClpSimplex>()) {
   lp_->setLogLevel(0);
+  // No scaling: Clp computes scale factors once, and the dual simplex warm-started
+  // after rows were added then stopped short of the optimum (found on 20term with
+  // alpha = 0.6: the warm value exceeded a cold solve's by 2%).
+  lp_->scaling(0);
   const int n = static_cast<int>(c_.size());
   const int columns = n + blocks_;
   std::vector<double> column_lower(columns), column_upper(columns), objective(columns);
@@ -154,6 +158,9 @@ void CutModel::AddRow(const Cut& cut) {
   // The new row's slack enters the basis, so the previous basis stays valid and dual
   // feasible: the next dual() starts from it.
   lp_->addRows(1, &row_lower, &row_upper, starts, columns.data(), elements.data());
+  // The new row's slack is basic: said, not assumed (before the first solve there is
+  // no basis yet).
+  if (lp_->statusExists()) lp_->setRowStatus(lp_->numberRows() - 1, ClpSimplex::basic);
 }
 
 absl::Status CutModel::AddOptimalityCut(int block, double value,
