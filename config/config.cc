@@ -480,6 +480,12 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
   if (limits.has_keepalive_s() && !(limits.keepalive_s() >= 1)) {
     violations.Add(absl::StrCat("limits.keepalive_s must be >= 1, got ", limits.keepalive_s()));
   }
+  const v1::Stragglers& stragglers = config.stragglers();
+  if (!(stragglers.shape() >= 0) || !(stragglers.scale_s() >= 0) ||
+      !std::isfinite(stragglers.shape()) || !std::isfinite(stragglers.scale_s())) {
+    violations.Add(absl::StrCat("stragglers: shape and scale_s must be finite and >= 0, got ",
+                                stragglers.shape(), " and ", stragglers.scale_s()));
+  }
   switch (config.stop().precision_norm()) {
     case v1::StopSpec::NORM_UNSPECIFIED:
     case v1::StopSpec::L2:

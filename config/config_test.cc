@@ -244,7 +244,7 @@ TEST(ApplyOverride, UnknownFieldListsTheMessagesFields) {
   EXPECT_THAT(status.message(),
               HasSubstr("no field 'stopp' in aia.v1.RunConfig (fields: name, "
                         "algorithm, problem, stop, save, mode, resilience, "
-                        "rejoin, limits, seed)"));
+                        "rejoin, limits, seed, stragglers)"));
 
   status = ApplyOverride(config, "stop..iteration=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

@@ -234,6 +234,7 @@ class Run {
     setup->set_seed(config_.seed() + w + 1);
     setup->set_query_type(algorithm_->query_type());
     setup->set_answer_type(algorithm_->answer_type());
+    *setup->mutable_stragglers() = config_.stragglers();
     return message;
   }
 

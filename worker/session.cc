@@ -1,6 +1,7 @@
 #include "worker/session.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -65,6 +66,11 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
         " queries and gives ", algorithm_->answer_type(), " answers; the coordinator's takes ",
         setup.query_type(), " and gives ", setup.answer_type(), " (different aia versions?)"));
   }
+  stragglers_ = setup.stragglers();
+  if (!(stragglers_.shape() >= 0) || !(stragglers_.scale_s() >= 0)) {
+    return absl::InvalidArgumentError("Setup has a negative straggler shape or scale");
+  }
+  straggler_state_ = stragglers_.seed() + static_cast<uint64_t>(setup.worker_index()) + 1;
   cache_key_ = ProblemCache::Key(setup.problem(), data_root_, setup.worker_index(),
                                  setup.worker_count());
   problem_ = cache_->Take(cache_key_);
@@ -115,9 +121,27 @@ absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& repl
     }
     *out->mutable_payload() = std::move(answer).value();
   }
+  const double delay = StragglerDelay();
+  if (delay > 0) absl::SleepFor(absl::Seconds(delay));
   out->set_compute_s(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return absl::OkStatus();
+}
+
+double WorkerSession::StragglerDelay() {
+  return LomaxDelay(straggler_state_, stragglers_.shape(), stragglers_.scale_s());
+}
+
+double LomaxDelay(uint64_t& state, double shape, double scale_s) {
+  if (shape <= 0 || scale_s <= 0) return 0;
+  // splitmix64: portable, so a seed gives the same delays on every machine.
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  const double u = (static_cast<double>(z >> 11) + 0.5) * 0x1.0p-53;  // in (0, 1)
+  // Inverse of the Lomax survival function (1 + t / scale)^-shape = u.
+  return scale_s * (std::pow(u, -1.0 / shape) - 1.0);
 }
 
 }  // namespace aia

@@ -44,13 +44,23 @@ class WorkerSession {
   absl::Status HandleSetup(const v1::Setup& setup, v1::FromWorker& reply);
   absl::Status HandleQuery(const v1::Query& query, v1::FromWorker& reply);
 
+  // The simulated straggler delay after an answer (0 without a model).
+  double StragglerDelay();
+
   const std::string data_root_;
   ProblemCache* const cache_;
+  v1::Stragglers stragglers_;
+  uint64_t straggler_state_ = 0;
   std::unique_ptr<Algorithm> algorithm_;
   std::unique_ptr<Problem> problem_;
   std::string cache_key_;
   bool done_ = false;
 };
+
+// A delay drawn from the Lomax (Pareto II) distribution, P(delay > t) =
+// (1 + t / scale_s)^-shape, advancing the generator `state`; 0 if shape or scale_s
+// is not positive. The straggler model of RunConfig.stragglers.
+double LomaxDelay(uint64_t& state, double shape, double scale_s);
 
 }  // namespace aia
 
