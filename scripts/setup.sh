@@ -7,6 +7,7 @@ packages=(
   bazel-bootstrap bazel-rules-java
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev coinor-libclp-dev
+  coinor-libcoinutils-dev   # the SMPS sample the cutting-plane example and tests use
   zlib1g-dev
   liblinear-tools   # heart_scale, the example's data
   python3-numpy     # tests check that NumPy loads the history
