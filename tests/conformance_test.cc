@@ -38,7 +38,8 @@ constexpr int kWorkers = 3;
 enum class Transport { kInProcess, kGrpc };
 
 // The example config of `algorithm`: examples/<algorithm>.textproto or the first
-// examples/<algorithm>_*.textproto.
+// examples/<algorithm>_*.textproto whose problem can take synthetic data (not
+// two_stage_lp, which reads SMPS files only).
 std::string ExampleConfig(const std::string& algorithm) {
   const std::string dir = Runfile("examples");
   std::vector<std::string> matches;
@@ -50,7 +51,10 @@ std::string ExampleConfig(const std::string& algorithm) {
     }
   }
   std::sort(matches.begin(), matches.end());
-  return matches.empty() ? "" : matches.front();
+  for (const std::string& match : matches) {
+    if (ReadFileOrDie(match).find("\"two_stage_lp\"") == std::string::npos) return match;
+  }
+  return "";
 }
 
 class Conformance
