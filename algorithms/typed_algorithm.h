@@ -49,8 +49,8 @@ struct Codec<Vector> {
   // A view into `bytes`, which must outlive it.
   static absl::StatusOr<View> Decode(absl::string_view bytes) {
     if (bytes.size() % sizeof(double) != 0) {
-      return absl::DataLossError(absl::StrCat("a dense vector payload has ", bytes.size(),
-                                              " bytes, not a multiple of 8"));
+      return absl::DataLossError(
+          absl::StrCat("a dense vector payload has ", bytes.size(), " bytes, not a multiple of 8"));
     }
     return View(reinterpret_cast<const double*>(bytes.data()),
                 static_cast<Eigen::Index>(bytes.size() / sizeof(double)));

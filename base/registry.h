@@ -49,8 +49,8 @@ class Registry {
   absl::StatusOr<Factory> Find(const std::string& name) const {
     auto it = factories_.find(name);
     if (it == factories_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown ", kind_, " '", name,
-                                                     "'; known: ", absl::StrJoin(Names(), ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown ", kind_, " '", name, "'; known: ", absl::StrJoin(Names(), ", ")));
     }
     return it->second;
   }
@@ -86,10 +86,10 @@ struct Registration {
 
 // `registry` is an expression giving the registry (a function call returning a
 // reference, so that it exists before any registration runs).
-#define AIA_REGISTER(registry, name, factory)                                  \
-  static ::aia::internal::Registration<std::decay_t<decltype(registry)>,       \
+#define AIA_REGISTER(registry, name, factory)                                         \
+  static ::aia::internal::Registration<std::decay_t<decltype(registry)>,              \
                                        std::decay_t<decltype(registry)>::FactoryType> \
-      AIA_REGISTRY_CONCAT(aia_registration_, __LINE__)(registry, name, factory)
+  AIA_REGISTRY_CONCAT(aia_registration_, __LINE__)(registry, name, factory)
 #define AIA_REGISTRY_CONCAT_INNER(a, b) a##b
 #define AIA_REGISTRY_CONCAT(a, b) AIA_REGISTRY_CONCAT_INNER(a, b)
 

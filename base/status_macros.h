@@ -13,9 +13,9 @@
 #define AIA_STATUS_CONCAT_INNER(a, b) a##b
 #define AIA_STATUS_CONCAT(a, b) AIA_STATUS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::absl::Status aia_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                  \
+  do {                                         \
+    ::absl::Status aia_status_ = (expr);       \
     if (!aia_status_.ok()) return aia_status_; \
   } while (false)
 

@@ -36,21 +36,18 @@ using ::google::protobuf::Reflection;
 // from 0; editors and compilers count from 1).
 class PositionedErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
-  explicit PositionedErrorCollector(absl::string_view source_name)
-      : source_name_(source_name) {}
+  explicit PositionedErrorCollector(absl::string_view source_name) : source_name_(source_name) {}
 
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string& message) override {
     if (line < 0) {  // Errors found after parsing carry no position.
       errors_.push_back(absl::StrCat(source_name_, ": ", message));
     } else {
-      errors_.push_back(absl::StrCat(source_name_, ":", line + 1, ":",
-                                     column + 1, ": ", message));
+      errors_.push_back(absl::StrCat(source_name_, ":", line + 1, ":", column + 1, ": ", message));
     }
   }
 
-  void AddWarning(int, google::protobuf::io::ColumnNumber,
-                  const std::string&) override {}
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
 
   const std::vector<std::string>& errors() const { return errors_; }
 
@@ -69,15 +66,14 @@ std::string FieldNames(const Descriptor& descriptor) {
 }
 
 // A parsed override value, typed by the field's C++ type.
-using Value = std::variant<int32_t, int64_t, uint32_t, uint64_t, double, float,
-                           bool, std::string, const EnumValueDescriptor*>;
+using Value = std::variant<int32_t, int64_t, uint32_t, uint64_t, double, float, bool, std::string,
+                           const EnumValueDescriptor*>;
 
 // True for text shaped like a decimal integer: whether a failed conversion was
 // out of range rather than not a number.
 bool LooksLikeInteger(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
-  if (!text.empty() && (text[0] == '-' || text[0] == '+'))
-    text.remove_prefix(1);
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) text.remove_prefix(1);
   if (text.empty()) return false;
   for (char c : text) {
     if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
@@ -88,38 +84,31 @@ bool LooksLikeInteger(absl::string_view text) {
 absl::Status BadValue(absl::string_view text, absl::string_view type) {
   return absl::InvalidArgumentError(absl::StrCat(
       "'", text, "' is not ",
-      type == "int32" || type == "int64" || type == "uint32" || type == "uint64"
-          ? "an "
-          : "a ",
+      type == "int32" || type == "int64" || type == "uint32" || type == "uint64" ? "an " : "a ",
       type));
 }
 
 absl::Status OutOfRange(absl::string_view text, absl::string_view type) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", text, "' is out of range for ", type));
+  return absl::InvalidArgumentError(absl::StrCat("'", text, "' is out of range for ", type));
 }
 
 // Parses `text` as the C++ type `Int` (named `type` in errors), via int64 or
 // uint64 so that a value of the wrong size is reported as out of range.
 template <typename Int>
-absl::StatusOr<Int> ParseInteger(absl::string_view text,
-                                 absl::string_view type) {
-  using Wide =
-      std::conditional_t<std::is_signed<Int>::value, int64_t, uint64_t>;
+absl::StatusOr<Int> ParseInteger(absl::string_view text, absl::string_view type) {
+  using Wide = std::conditional_t<std::is_signed<Int>::value, int64_t, uint64_t>;
   Wide wide;
   if (!absl::SimpleAtoi(text, &wide)) {
     if (LooksLikeInteger(text)) return OutOfRange(text, type);
     return BadValue(text, type);
   }
-  if (wide < std::numeric_limits<Int>::min() ||
-      wide > std::numeric_limits<Int>::max()) {
+  if (wide < std::numeric_limits<Int>::min() || wide > std::numeric_limits<Int>::max()) {
     return OutOfRange(text, type);
   }
   return static_cast<Int>(wide);
 }
 
-absl::StatusOr<Value> ParseValue(const FieldDescriptor& field,
-                                 absl::string_view text) {
+absl::StatusOr<Value> ParseValue(const FieldDescriptor& field, absl::string_view text) {
   const absl::string_view type = field.cpp_type_name();
   switch (field.cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32: {
@@ -151,8 +140,7 @@ absl::StatusOr<Value> ParseValue(const FieldDescriptor& field,
     case FieldDescriptor::CPPTYPE_BOOL:
       if (text == "true") return Value(true);
       if (text == "false") return Value(false);
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", text, "' is not a bool (true or false)"));
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a bool (true or false)"));
     case FieldDescriptor::CPPTYPE_STRING:
       return Value(std::string(text));
     case FieldDescriptor::CPPTYPE_ENUM: {
@@ -162,9 +150,9 @@ absl::StatusOr<Value> ParseValue(const FieldDescriptor& field,
         for (int i = 0; i < field.enum_type()->value_count(); ++i) {
           names.push_back(field.enum_type()->value(i)->name());
         }
-        return absl::InvalidArgumentError(absl::StrCat(
-            "'", text, "' is not a value of ", field.enum_type()->full_name(),
-            " (values: ", absl::StrJoin(names, ", "), ")"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", text, "' is not a value of ", field.enum_type()->full_name(),
+                         " (values: ", absl::StrJoin(names, ", "), ")"));
       }
       return Value(value);
     }
@@ -175,8 +163,7 @@ absl::StatusOr<Value> ParseValue(const FieldDescriptor& field,
       absl::StrCat("unexpected field type ", type, " of ", field.full_name()));
 }
 
-void SetValue(Message& message, const FieldDescriptor& field,
-              const Value& value) {
+void SetValue(Message& message, const FieldDescriptor& field, const Value& value) {
   const Reflection& r = *message.GetReflection();
   switch (field.cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
@@ -196,8 +183,7 @@ void SetValue(Message& message, const FieldDescriptor& field,
     case FieldDescriptor::CPPTYPE_STRING:
       return r.SetString(&message, &field, std::get<std::string>(value));
     case FieldDescriptor::CPPTYPE_ENUM:
-      return r.SetEnum(&message, &field,
-                       std::get<const EnumValueDescriptor*>(value));
+      return r.SetEnum(&message, &field, std::get<const EnumValueDescriptor*>(value));
     case FieldDescriptor::CPPTYPE_MESSAGE:
       return;  // Rejected by ResolvePath.
   }
@@ -205,8 +191,8 @@ void SetValue(Message& message, const FieldDescriptor& field,
 
 // The fields `path` names, starting at `root`; checks every constraint of
 // ApplyOverride except the value's.
-absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(
-    const Descriptor& root, absl::string_view path) {
+absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor& root,
+                                                                absl::string_view path) {
   std::vector<const FieldDescriptor*> fields;
   const Descriptor* descriptor = &root;
   const std::vector<absl::string_view> elements = absl::StrSplit(path, '.');
@@ -214,16 +200,15 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(
     const absl::string_view element = elements[i];
     const bool last = i + 1 == elements.size();
     if (element.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "empty field name in '", path, "' (fields of ",
-          descriptor->full_name(), ": ", FieldNames(*descriptor), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("empty field name in '", path, "' (fields of ",
+                                                     descriptor->full_name(), ": ",
+                                                     FieldNames(*descriptor), ")"));
     }
-    const FieldDescriptor* field =
-        descriptor->FindFieldByName(std::string(element));
+    const FieldDescriptor* field = descriptor->FindFieldByName(std::string(element));
     if (field == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("no field '", element, "' in ", descriptor->full_name(),
-                       " (fields: ", FieldNames(*descriptor), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("no field '", element, "' in ",
+                                                     descriptor->full_name(),
+                                                     " (fields: ", FieldNames(*descriptor), ")"));
     }
     if (field->is_map()) {
       return absl::InvalidArgumentError(
@@ -231,23 +216,20 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(
                        " is a map field; --set sets only singular fields"));
     }
     if (field->is_repeated()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "'", element, "' in ", descriptor->full_name(),
-          " is a repeated field; --set sets only singular fields"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", element, "' in ", descriptor->full_name(),
+                       " is a repeated field; --set sets only singular fields"));
     }
-    const bool is_message =
-        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
+    const bool is_message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE;
     if (last && is_message) {
       return absl::InvalidArgumentError(absl::StrCat(
           "'", element, "' is a message (", field->message_type()->full_name(),
-          "), not a scalar; set one of its fields: ",
-          FieldNames(*field->message_type())));
+          "), not a scalar; set one of its fields: ", FieldNames(*field->message_type())));
     }
     if (!last && !is_message) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", element, "' in ", descriptor->full_name(), " is ",
-                       field->cpp_type_name(), ", not a message, so '",
-                       elements[i + 1], "' cannot follow it"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", element, "' in ", descriptor->full_name(), " is ", field->cpp_type_name(),
+          ", not a message, so '", elements[i + 1], "' cannot follow it"));
     }
     fields.push_back(field);
     if (!last) descriptor = field->message_type();
@@ -261,8 +243,7 @@ absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
     return absl::InvalidArgumentError(
         "expected FIELD.PATH=VALUE, e.g. stop.iteration=500 (no '=')");
   }
-  const absl::string_view path =
-      absl::StripAsciiWhitespace(assignment.substr(0, equals));
+  const absl::string_view path = absl::StripAsciiWhitespace(assignment.substr(0, equals));
   const absl::string_view text = assignment.substr(equals + 1);
   ASSIGN_OR_RETURN(std::vector<const FieldDescriptor*> fields,
                    ResolvePath(*message.GetDescriptor(), path));
@@ -279,9 +260,7 @@ absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
 // Collects ValidateConfig's violations.
 class Violations {
  public:
-  void Add(std::string violation) {
-    violations_.push_back(std::move(violation));
-  }
+  void Add(std::string violation) { violations_.push_back(std::move(violation)); }
 
   // `field` (when set) must be > 0.
   void Positive(absl::string_view field, bool has, int64_t value) {
@@ -307,13 +286,11 @@ class Violations {
   std::vector<std::string> violations_;
 };
 
-void ValidateAlgorithm(const v1::RunConfig& config, int worker_count,
-                       Violations& violations) {
+void ValidateAlgorithm(const v1::RunConfig& config, int worker_count, Violations& violations) {
   const v1::AlgorithmSpec& spec = config.algorithm();
   if (spec.name().empty()) {
-    violations.Add(
-        absl::StrCat("algorithm.name is empty; known: ",
-                     absl::StrJoin(AlgorithmRegistry().Names(), ", ")));
+    violations.Add(absl::StrCat("algorithm.name is empty; known: ",
+                                absl::StrJoin(AlgorithmRegistry().Names(), ", ")));
     return;
   }
   absl::Status found = AlgorithmRegistry().Find(spec.name()).status();
@@ -328,7 +305,7 @@ void ValidateAlgorithm(const v1::RunConfig& config, int worker_count,
   if (!built.ok()) {
     const absl::string_view message = built.status().message();
     violations.Add(absl::StartsWith(message, "algorithm") ? std::string(message)
-                                                           : absl::StrCat("algorithm: ", message));
+                                                          : absl::StrCat("algorithm: ", message));
     return;
   }
   const Algorithm& algorithm = **built;
@@ -348,9 +325,8 @@ void ValidateAlgorithm(const v1::RunConfig& config, int worker_count,
 
 void ValidateProblem(const v1::ProblemSpec& spec, Violations& violations) {
   if (spec.name().empty()) {
-    violations.Add(
-        absl::StrCat("problem.name is empty; known: ",
-                     absl::StrJoin(ProblemRegistry().Names(), ", ")));
+    violations.Add(absl::StrCat("problem.name is empty; known: ",
+                                absl::StrJoin(ProblemRegistry().Names(), ", ")));
   } else {
     absl::Status found = ProblemRegistry().Find(spec.name()).status();
     if (!found.ok()) {
@@ -364,8 +340,7 @@ void ValidateProblem(const v1::ProblemSpec& spec, Violations& violations) {
 
 }  // namespace
 
-absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text,
-                                          absl::string_view source_name) {
+absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text, absl::string_view source_name) {
   PositionedErrorCollector errors(source_name);
   google::protobuf::TextFormat::Parser parser;
   parser.RecordErrorsTo(&errors);
@@ -385,30 +360,25 @@ absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text,
 absl::StatusOr<v1::RunConfig> LoadConfig(const std::string& path) {
   std::ifstream file(path, std::ios::in | std::ios::binary);
   if (!file) {
-    return absl::NotFoundError(absl::StrCat("cannot read config file '", path,
-                                            "': ", std::strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file '", path, "': ", std::strerror(errno)));
   }
   std::ostringstream text;
   text << file.rdbuf();
   if (file.bad()) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read config file '", path, "'"));
+    return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "'"));
   }
   return ParseConfig(text.str(), path);
 }
 
-absl::Status ApplyOverride(google::protobuf::Message& message,
-                           absl::string_view assignment) {
+absl::Status ApplyOverride(google::protobuf::Message& message, absl::string_view assignment) {
   absl::Status status = ApplyOverrideImpl(message, assignment);
   if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat("--set ", assignment, ": ",
-                                                  status.message()));
+  return absl::Status(status.code(), absl::StrCat("--set ", assignment, ": ", status.message()));
 }
 
-absl::Status ApplyOverride(v1::RunConfig& config,
-                           absl::string_view assignment) {
-  return ApplyOverride(static_cast<google::protobuf::Message&>(config),
-                       assignment);
+absl::Status ApplyOverride(v1::RunConfig& config, absl::string_view assignment) {
+  return ApplyOverride(static_cast<google::protobuf::Message&>(config), assignment);
 }
 
 absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
@@ -424,10 +394,8 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
   ValidateProblem(config.problem(), violations);
 
   const v1::StopSpec& stop = config.stop();
-  if (!stop.has_iteration() && !stop.has_epoch() && !stop.has_time_s() &&
-      !stop.has_precision()) {
-    violations.Add(
-        "stop: set at least one of iteration, epoch, time_s, precision");
+  if (!stop.has_iteration() && !stop.has_epoch() && !stop.has_time_s() && !stop.has_precision()) {
+    violations.Add("stop: set at least one of iteration, epoch, time_s, precision");
   }
   violations.Positive("stop.iteration", stop.has_iteration(), stop.iteration());
   violations.Positive("stop.epoch", stop.has_epoch(), stop.epoch());
@@ -446,31 +414,25 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
     case v1::RunConfig::SYNCHRONOUS:
       break;
     default:
-      violations.Add(
-          absl::StrCat("mode ", static_cast<int>(config.mode()),
-                       " is unknown (use ASYNCHRONOUS or SYNCHRONOUS)"));
+      violations.Add(absl::StrCat("mode ", static_cast<int>(config.mode()),
+                                  " is unknown (use ASYNCHRONOUS or SYNCHRONOUS)"));
   }
 
   if (config.resilience() < 0) {
-    violations.Add(
-        absl::StrCat("resilience must be >= 0, got ", config.resilience()));
+    violations.Add(absl::StrCat("resilience must be >= 0, got ", config.resilience()));
   } else if (worker_count > 0 && config.resilience() >= worker_count) {
     violations.Add(absl::StrCat("resilience ", config.resilience(),
-                                " must be < the number of workers (",
-                                worker_count, ")"));
+                                " must be < the number of workers (", worker_count, ")"));
   }
 
   const v1::Limits& limits = config.limits();
-  violations.Positive("limits.connect_timeout_s",
-                      limits.has_connect_timeout_s(),
+  violations.Positive("limits.connect_timeout_s", limits.has_connect_timeout_s(),
                       limits.connect_timeout_s());
   violations.Positive("limits.setup_timeout_s", limits.has_setup_timeout_s(),
                       limits.setup_timeout_s());
-  violations.Positive("limits.max_message_bytes",
-                      limits.has_max_message_bytes(),
+  violations.Positive("limits.max_message_bytes", limits.has_max_message_bytes(),
                       limits.max_message_bytes());
-  violations.Positive("limits.shutdown_timeout_s",
-                      limits.has_shutdown_timeout_s(),
+  violations.Positive("limits.shutdown_timeout_s", limits.has_shutdown_timeout_s(),
                       limits.shutdown_timeout_s());
   violations.Positive("limits.answer_timeout_s", limits.has_answer_timeout_s(),
                       limits.answer_timeout_s());

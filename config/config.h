@@ -52,8 +52,7 @@ namespace aia {
 // Example:
 //   absl::StatusOr<v1::RunConfig> config =
 //       ParseConfig("name: \"demo\" stop { iteration: 10 }", "inline");
-absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text,
-                                          absl::string_view source_name);
+absl::StatusOr<v1::RunConfig> ParseConfig(absl::string_view text, absl::string_view source_name);
 
 // Reads the file at `path` and parses it with ParseConfig (errors name `path`).
 // NotFound naming the path when the file cannot be read.
@@ -92,8 +91,7 @@ absl::StatusOr<v1::RunConfig> LoadConfig(const std::string& path);
 absl::Status ApplyOverride(v1::RunConfig& config, absl::string_view assignment);
 
 // The same for any message (the path starts at `message`'s fields).
-absl::Status ApplyOverride(google::protobuf::Message& message,
-                           absl::string_view assignment);
+absl::Status ApplyOverride(google::protobuf::Message& message, absl::string_view assignment);
 
 // Checks `config` before a run. `worker_count` is the number of workers the
 // run will use, or 0 (or negative) when not known yet, which skips the checks

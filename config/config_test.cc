@@ -25,22 +25,13 @@ using ::testing::SizeIs;
 // problem make the registries non-empty.
 class FakeAlgorithm : public Algorithm {
  public:
-  std::string query_type() const override {
-    return std::string(kDenseVectorType);
-  }
-  std::string answer_type() const override {
-    return std::string(kDenseVectorType);
-  }
-  absl::StatusOr<std::string> Initialize(const Problem&) override {
+  std::string query_type() const override { return std::string(kDenseVectorType); }
+  std::string answer_type() const override { return std::string(kDenseVectorType); }
+  absl::StatusOr<std::string> Initialize(const Problem&) override { return std::string(); }
+  absl::StatusOr<std::string> Update(absl::string_view, int, const Problem&) override {
     return std::string();
   }
-  absl::StatusOr<std::string> Update(absl::string_view, int,
-                                     const Problem&) override {
-    return std::string();
-  }
-  absl::StatusOr<std::string> Answer(absl::string_view, Problem&) override {
-    return std::string();
-  }
+  absl::StatusOr<std::string> Answer(absl::string_view, Problem&) override { return std::string(); }
   // Seed 8 stands for a plugin with a synchronous step that cannot take a
   // rejoined worker back.
   explicit FakeAlgorithm(uint64_t seed) : seed_(seed) {}
@@ -52,8 +43,7 @@ class FakeAlgorithm : public Algorithm {
 };
 
 // Rejects seed 13, to stand for a plugin that checks its parameters.
-absl::StatusOr<std::unique_ptr<Algorithm>> NewFakeAlgorithm(
-    const AlgorithmContext& context) {
+absl::StatusOr<std::unique_ptr<Algorithm>> NewFakeAlgorithm(const AlgorithmContext& context) {
   if (context.seed == 13) {
     return absl::InvalidArgumentError("test_algo: seed 13 is not allowed");
   }
@@ -128,9 +118,8 @@ TEST(ParseConfig, UnknownFieldIsAnError) {
       ParseConfig("name: \"x\"\nstop { iterations: 5 }\n", "x.textproto");
   ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(config.status().message(), HasSubstr("x.textproto:2:"));
-  EXPECT_THAT(
-      config.status().message(),
-      HasSubstr("\"aia.v1.StopSpec\" has no field named \"iterations\""));
+  EXPECT_THAT(config.status().message(),
+              HasSubstr("\"aia.v1.StopSpec\" has no field named \"iterations\""));
 }
 
 TEST(ParseConfig, UnknownEnumValueIsAnError) {
@@ -241,10 +230,9 @@ TEST(ApplyOverride, UnknownFieldListsTheMessagesFields) {
 
   status = ApplyOverride(config, "stopp.iteration=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("no field 'stopp' in aia.v1.RunConfig (fields: name, "
-                        "algorithm, problem, stop, save, mode, resilience, "
-                        "rejoin, limits, seed, stragglers)"));
+  EXPECT_THAT(status.message(), HasSubstr("no field 'stopp' in aia.v1.RunConfig (fields: name, "
+                                          "algorithm, problem, stop, save, mode, resilience, "
+                                          "rejoin, limits, seed, stragglers)"));
 
   status = ApplyOverride(config, "stop..iteration=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -255,10 +243,8 @@ TEST(ApplyOverride, MessageFieldIsNotAScalar) {
   v1::RunConfig config;
   absl::Status status = ApplyOverride(config, "stop=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("--set stop=5: 'stop' is a message (aia.v1.StopSpec)"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("iteration, epoch, time_s, precision"));
+  EXPECT_THAT(status.message(), HasSubstr("--set stop=5: 'stop' is a message (aia.v1.StopSpec)"));
+  EXPECT_THAT(status.message(), HasSubstr("iteration, epoch, time_s, precision"));
   EXPECT_FALSE(config.has_stop());
 }
 
@@ -274,32 +260,28 @@ TEST(ApplyOverride, RepeatedAndMapFieldsAreRejected) {
   google::protobuf::FieldMask mask;
   absl::Status status = ApplyOverride(mask, "paths=a.b");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("'paths' in google.protobuf.FieldMask is a repeated "
-                        "field"));
+  EXPECT_THAT(status.message(), HasSubstr("'paths' in google.protobuf.FieldMask is a repeated "
+                                          "field"));
   EXPECT_EQ(mask.paths_size(), 0);
 
   google::protobuf::Struct map_holder;
   status = ApplyOverride(map_holder, "fields=x");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("'fields' in google.protobuf.Struct is a map field"));
+  EXPECT_THAT(status.message(), HasSubstr("'fields' in google.protobuf.Struct is a map field"));
 }
 
 TEST(ApplyOverride, BadNumbersAreRejected) {
   v1::RunConfig config;
   absl::Status status = ApplyOverride(config, "stop.iteration=abc");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(),
-            "--set stop.iteration=abc: 'abc' is not an int64");
+  EXPECT_EQ(status.message(), "--set stop.iteration=abc: 'abc' is not an int64");
 
   status = ApplyOverride(config, "stop.iteration=1.5");
   EXPECT_THAT(status.message(), HasSubstr("'1.5' is not an int64"));
 
   status = ApplyOverride(config, "resilience=3000000000");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("'3000000000' is out of range for int32"));
+  EXPECT_THAT(status.message(), HasSubstr("'3000000000' is out of range for int32"));
 
   status = ApplyOverride(config, "stop.iteration=99999999999999999999");
   EXPECT_THAT(status.message(), HasSubstr("is out of range for int64"));
@@ -324,10 +306,9 @@ TEST(ApplyOverride, BadBoolAndEnumAreRejected) {
 
   status = ApplyOverride(config, "mode=FAST");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("'FAST' is not a value of aia.v1.RunConfig.Mode "
-                        "(values: MODE_UNSPECIFIED, ASYNCHRONOUS, "
-                        "SYNCHRONOUS)"));
+  EXPECT_THAT(status.message(), HasSubstr("'FAST' is not a value of aia.v1.RunConfig.Mode "
+                                          "(values: MODE_UNSPECIFIED, ASYNCHRONOUS, "
+                                          "SYNCHRONOUS)"));
 }
 
 TEST(ApplyOverride, MissingEqualsIsRejected) {
@@ -361,8 +342,7 @@ TEST(ValidateConfig, RequiresAStopCriterion) {
   config.clear_stop();
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(),
-            "stop: set at least one of iteration, epoch, time_s, precision");
+  EXPECT_EQ(status.message(), "stop: set at least one of iteration, epoch, time_s, precision");
 
   // Any one criterion is enough.
   config.mutable_stop()->set_precision(1e-6);
@@ -381,13 +361,10 @@ TEST(ValidateConfig, RejectsNonPositiveStopAndSaveValues) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("stop.iteration must be > 0, got 0"));
   EXPECT_THAT(status.message(), HasSubstr("stop.time_s must be > 0, got -1"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("stop.precision must be a finite number > 0, got inf"));
+  EXPECT_THAT(status.message(), HasSubstr("stop.precision must be a finite number > 0, got inf"));
   EXPECT_THAT(status.message(), HasSubstr("save.epoch must be > 0, got 0"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("save.iteration must be > 0, got -5"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("save.time_s must be a finite number > 0, got nan"));
+  EXPECT_THAT(status.message(), HasSubstr("save.iteration must be > 0, got -5"));
+  EXPECT_THAT(status.message(), HasSubstr("save.time_s must be a finite number > 0, got nan"));
 }
 
 TEST(ValidateConfig, RejectsNonPositiveLimits) {
@@ -396,10 +373,8 @@ TEST(ValidateConfig, RejectsNonPositiveLimits) {
   config.mutable_limits()->set_max_message_bytes(-1);
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("limits.connect_timeout_s must be > 0, got 0"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("limits.max_message_bytes must be > 0, got -1"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.connect_timeout_s must be > 0, got 0"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.max_message_bytes must be > 0, got -1"));
 }
 
 TEST(ValidateConfig, ResilienceMustBeBelowWorkerCount) {
@@ -407,8 +382,7 @@ TEST(ValidateConfig, ResilienceMustBeBelowWorkerCount) {
   config.set_resilience(4);
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(status.message(),
-            "resilience 4 must be < the number of workers (4)");
+  EXPECT_EQ(status.message(), "resilience 4 must be < the number of workers (4)");
   // Unknown worker count: not checked.
   EXPECT_TRUE(ValidateConfig(config, 0).ok());
   EXPECT_TRUE(ValidateConfig(config, 5).ok());
@@ -424,15 +398,13 @@ TEST(ValidateConfig, UnknownAlgorithmListsKnownNames) {
   config.mutable_algorithm()->set_name("nope");
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("algorithm.name: unknown algorithm 'nope'; known: "
-                        "test_algo"));
+  EXPECT_THAT(status.message(), HasSubstr("algorithm.name: unknown algorithm 'nope'; known: "
+                                          "test_algo"));
 
   config.mutable_algorithm()->clear_name();
   status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("algorithm.name is empty; known: test_algo"));
+  EXPECT_THAT(status.message(), HasSubstr("algorithm.name is empty; known: test_algo"));
 }
 
 TEST(ValidateConfig, AlgorithmParametersMustBeThePlugins) {
@@ -440,9 +412,8 @@ TEST(ValidateConfig, AlgorithmParametersMustBeThePlugins) {
   config.mutable_algorithm()->mutable_sgd();
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("algorithm.name is 'test_algo' but its parameters are "
-                        "algorithm.sgd"));
+  EXPECT_THAT(status.message(), HasSubstr("algorithm.name is 'test_algo' but its parameters are "
+                                          "algorithm.sgd"));
 }
 
 TEST(ValidateConfig, ReportsThePluginsOwnParameterErrors) {
@@ -458,15 +429,13 @@ TEST(ValidateConfig, UnknownProblemListsKnownNames) {
   config.mutable_problem()->set_name("nope");
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(),
-              HasSubstr("problem.name: unknown problem 'nope'; known: "
-                        "test_problem"));
+  EXPECT_THAT(status.message(), HasSubstr("problem.name: unknown problem 'nope'; known: "
+                                          "test_problem"));
 
   config.mutable_problem()->clear_name();
   config.mutable_problem()->mutable_file()->clear_path();
   status = ValidateConfig(config, 4);
-  EXPECT_THAT(status.message(),
-              HasSubstr("problem.name is empty; known: test_problem"));
+  EXPECT_THAT(status.message(), HasSubstr("problem.name is empty; known: test_problem"));
   EXPECT_THAT(status.message(), HasSubstr("problem.file.path is empty"));
 }
 
@@ -533,8 +502,7 @@ TEST(ValidateConfig, ReportsEveryViolationOnePerLine) {
   EXPECT_THAT(status.message(), HasSubstr("problem.name is empty"));
   EXPECT_THAT(status.message(), HasSubstr("stop: set at least one of"));
   EXPECT_THAT(status.message(), HasSubstr("save.iteration must be > 0, got 0"));
-  EXPECT_THAT(status.message(),
-              HasSubstr("resilience 3 must be < the number of workers (2)"));
+  EXPECT_THAT(status.message(), HasSubstr("resilience 3 must be < the number of workers (2)"));
 }
 
 // ------------------------------------------------- ResolveLimits, ConfigToText
@@ -567,8 +535,7 @@ TEST(ConfigToText, RoundTrips) {
   EXPECT_THAT(text, HasSubstr("stepsize: 0.25"));
   absl::StatusOr<v1::RunConfig> parsed = ParseConfig(text, "config.textproto");
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_TRUE(
-      google::protobuf::util::MessageDifferencer::Equals(*parsed, config))
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*parsed, config))
       << ConfigToText(*parsed);
   EXPECT_TRUE(parsed->stop().has_epoch());
 }

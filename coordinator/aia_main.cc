@@ -139,7 +139,7 @@ absl::StatusOr<std::vector<std::string>> ParseWorkerList(const std::string& list
 }
 
 absl::StatusOr<v1::RunConfig> LoadWithOverrides(const std::string& path,
-                                                 const std::vector<std::string>& sets) {
+                                                const std::vector<std::string>& sets) {
   ASSIGN_OR_RETURN(v1::RunConfig config, LoadConfig(path));
   for (const std::string& set : sets) RETURN_IF_ERROR(ApplyOverride(config, set));
   return config;
@@ -244,8 +244,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   if (result->status == "completed") {
     std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
                 result->stop_reason.c_str(), static_cast<long long>(result->iterations),
-                static_cast<long long>(result->epochs), result->elapsed_s,
-                result->out_dir.c_str());
+                static_cast<long long>(result->epochs), result->elapsed_s, result->out_dir.c_str());
     return kCompleted;
   }
   std::fprintf(stderr, "aia: run %s: %s\nhistory so far in %s\n", result->status.c_str(),

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <deque>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,8 +50,8 @@ struct WorkerSlot {
   uint64_t outstanding = 0;  // id of the query it is working on; 0 for none
   absl::Time sent_at;        // when the outstanding query was sent
   int64_t failures = 0;
-  double compute_s = 0;      // sum over its answers
-  std::string cause;         // of its last loss
+  double compute_s = 0;  // sum over its answers
+  std::string cause;     // of its last loss
   // Rejoin: when to try next, and whether a new link is setting up since when.
   absl::Time next_rejoin = absl::InfiniteFuture();
   bool rejoining = false;
@@ -102,9 +102,7 @@ class Run {
   RunResult Execute() {
     absl::Status status = Prepare();
     if (status.ok()) {
-      status = task_pool_     ? TaskPoolLoop()
-               : synchronous_ ? SynchronousLoop()
-                              : AsynchronousLoop();
+      status = task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
     }
     Shutdown();
     return Finish(status);
@@ -154,10 +152,10 @@ class Run {
     }
     if (dense_queries_ && algorithm_->queries_match_problem_dimension() &&
         static_cast<int64_t>(q0->size()) != central_->dimension() * 8) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "algorithm '", config_.algorithm().name(), "' made a first query of dimension ",
-          q0->size() / 8, " but problem '", config_.problem().name(), "' has dimension ",
-          central_->dimension()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("algorithm '", config_.algorithm().name(),
+                       "' made a first query of dimension ", q0->size() / 8, " but problem '",
+                       config_.problem().name(), "' has dimension ", central_->dimension()));
     }
     start_ = Clock::now();
     started_ = true;
@@ -203,8 +201,8 @@ class Run {
     // connection rather than a shared subchannel.
     args.SetInt("aia.worker_index", w);
     args.SetInt("aia.link", workers_[w].link_id + 1);
-    auto channel = grpc::CreateCustomChannel(workers_[w].address,
-                                             grpc::InsecureChannelCredentials(), args);
+    auto channel =
+        grpc::CreateCustomChannel(workers_[w].address, grpc::InsecureChannelCredentials(), args);
     channel->GetState(/*try_to_connect=*/true);
     return channel;
   }
@@ -403,8 +401,8 @@ class Run {
       Dispatch();
       if (pool_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
                                         [](const auto& block) { return block != nullptr; })) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "algorithm '", config_.algorithm().name(), "' has no task left and did not stop"));
+        return absl::FailedPreconditionError(absl::StrCat("algorithm '", config_.algorithm().name(),
+                                                          "' has no task left and did not stop"));
       }
       Event event;
       ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
@@ -487,9 +485,8 @@ class Run {
     if (!answers.empty()) {
       absl::StatusOr<std::string> query = algorithm_->UpdateSynchronous(answers, *central_);
       if (!query.ok()) {
-        return absl::Status(query.status().code(),
-                            absl::StrCat("synchronous central step failed: ",
-                                         query.status().message()));
+        return absl::Status(query.status().code(), absl::StrCat("synchronous central step failed: ",
+                                                                query.status().message()));
       }
       ASSIGN_OR_RETURN(const bool stop,
                        CentralStepDone(std::move(query).value(), members, answers));
@@ -541,9 +538,10 @@ class Run {
     if (state_.last_saved_iteration() != state_.iteration()) {
       if (!last_precision_.has_value()) last_precision_ = Precision(*previous_query_);
       std::vector<WorkerAnswer> answers;
-      for (const auto& [w, message] : last_step_) answers.push_back({w, message.answer().payload()});
-      RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_,
-                                 answers));
+      for (const auto& [w, message] : last_step_)
+        answers.push_back({w, message.answer().payload()});
+      RETURN_IF_ERROR(
+          SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_, answers));
     }
     return absl::OkStatus();
   }
@@ -579,8 +577,7 @@ class Run {
       if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
       const grpc::Status& s = event.status;
       return Lose(w, absl::StrCat(context, "the stream ended (", s.error_code(),
-                                  s.error_message().empty() ? "" : ": ", s.error_message(),
-                                  ")"));
+                                  s.error_message().empty() ? "" : ": ", s.error_message(), ")"));
     }
     const v1::FromWorker& message = event.message;
     if (message.has_error()) return Lose(w, context + message.error().reason());
@@ -721,8 +718,7 @@ class Run {
                                               record.extra.size(), " saved values for ",
                                               saved_value_count_, " names"));
     }
-    absl::Status status =
-        history_->Append(record, last_query_->query().payload(), dense_queries_);
+    absl::Status status = history_->Append(record, last_query_->query().payload(), dense_queries_);
     for (size_t i = 0; status.ok() && config_.save().answers() && i < answers.size(); ++i) {
       status = history_->AppendAnswer(history_->records() - 1, answers[i].worker,
                                       answers[i].payload, dense_answers_);
@@ -870,7 +866,7 @@ class Run {
   Clock::time_point start_;
   bool started_ = false;
   uint64_t next_query_id_ = 1;
-  std::shared_ptr<const v1::ToWorker> last_query_;  // carries the latest central query
+  std::shared_ptr<const v1::ToWorker> last_query_;      // carries the latest central query
   std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before
   std::optional<double> last_precision_;
   // The answer(s) of the latest central step, for a final save on the time limit.
@@ -895,9 +891,9 @@ absl::StatusOr<RunResult> RunCoordinator(const RunOptions& options) {
   AlgorithmContext context{options.config.algorithm(), options.config.seed(), -1,
                            static_cast<int>(options.workers.size())};
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, NewAlgorithm(context));
-  ASSIGN_OR_RETURN(std::unique_ptr<RunDirectory> history,
-                   RunDirectory::Create(options.out_dir, options.config,
-                                        algorithm->saved_value_names()));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<RunDirectory> history,
+      RunDirectory::Create(options.out_dir, options.config, algorithm->saved_value_names()));
   Run run(options, std::move(algorithm), std::move(history));
   return run.Execute();
 }

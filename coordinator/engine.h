@@ -77,9 +77,10 @@ struct RunOptions {
 };
 
 struct RunResult {
-  std::string status;       // "completed", "failed" or "cancelled"
-  std::string stop_reason;  // "iteration", "epoch", "time_s", "precision", "algorithm"; empty if failed
-  std::string error;        // why the run failed
+  std::string status;  // "completed", "failed" or "cancelled"
+  std::string
+      stop_reason;    // "iteration", "epoch", "time_s", "precision", "algorithm"; empty if failed
+  std::string error;  // why the run failed
   int64_t iterations = 0;
   int64_t epochs = 0;
   double elapsed_s = 0;

@@ -94,8 +94,7 @@ RunOptions ProbeRun(const std::string& name, int64_t stop_after, v1::RunConfig::
 class EngineHooks : public ::testing::TestWithParam<v1::RunConfig::Mode> {};
 
 TEST_P(EngineHooks, StopSaveValuesPrecisionAndReport) {
-  const std::string name =
-      GetParam() == v1::RunConfig::SYNCHRONOUS ? "hooks_sync" : "hooks_async";
+  const std::string name = GetParam() == v1::RunConfig::SYNCHRONOUS ? "hooks_sync" : "hooks_async";
   RunOptions options = ProbeRun(name, 17, GetParam());
   absl::StatusOr<RunResult> result = RunCoordinator(options);
   ASSERT_TRUE(result.ok()) << result.status();

@@ -56,8 +56,8 @@ absl::StatusOr<std::string> ReadAnnouncement(int fd, absl::Time deadline, int in
     char chunk[256];
     const ssize_t n = read(fd, chunk, sizeof(chunk));
     if (n <= 0) {
-      return absl::UnavailableError(absl::StrCat(
-          "local worker ", index, " exited before announcing its port (see its log)"));
+      return absl::UnavailableError(
+          absl::StrCat("local worker ", index, " exited before announcing its port (see its log)"));
     }
     buffer.append(chunk, n);
   }
@@ -92,8 +92,8 @@ absl::StatusOr<std::string> FindWorkerBinary() {
   const std::string self = SelfDirectory();
   char exe[PATH_MAX];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  const std::string runfiles = n > 0 ? std::string(exe, n) + ".runfiles/aia/worker/aia_worker"
-                                     : std::string();
+  const std::string runfiles =
+      n > 0 ? std::string(exe, n) + ".runfiles/aia/worker/aia_worker" : std::string();
   std::vector<std::string> candidates = {self + "/aia_worker", self + "/../worker/aia_worker",
                                          runfiles};
   if (const char* dir = std::getenv("TEST_SRCDIR"); dir != nullptr) {
@@ -132,8 +132,8 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
         close(out[0]);
         close(out[1]);
         StopAll(workers->pids_);
-        return absl::PermissionDeniedError(absl::StrCat("cannot write ", log, ": ",
-                                                        std::strerror(errno)));
+        return absl::PermissionDeniedError(
+            absl::StrCat("cannot write ", log, ": ", std::strerror(errno)));
       }
     }
     const std::string data_root = "--data_root=" + options.data_root;

@@ -48,10 +48,10 @@ class RunState {
 
   // What a central step reports besides its worker(s).
   struct StepInfo {
-    double time_s = 0;                 // since the start
-    std::optional<double> precision;   // how far the query moved; absent if not measured
-    bool algorithm_stop = false;       // the algorithm's stop hook
-    bool algorithm_save = false;       // the algorithm's save hook
+    double time_s = 0;                // since the start
+    std::optional<double> precision;  // how far the query moved; absent if not measured
+    bool algorithm_stop = false;      // the algorithm's stop hook
+    bool algorithm_save = false;      // the algorithm's save hook
   };
 
   RunState(int workers, const v1::StopSpec& stop, const v1::SaveSpec& save);

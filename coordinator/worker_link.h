@@ -68,8 +68,7 @@ class Link {
   virtual bool AwaitDone(absl::Time deadline) = 0;
 };
 
-class WorkerLink final : public Link,
-                         public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
+class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
  public:
   // `worker` and `link_id` are reported in events; `events` must outlive the link.
   WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events);

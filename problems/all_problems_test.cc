@@ -20,8 +20,7 @@ TEST(AllProblems, EveryRegisteredProblemBuildsFromSyntheticData) {
     spec.mutable_synthetic()->set_rows(8);
     spec.mutable_synthetic()->set_columns(3);
     spec.mutable_synthetic()->set_seed(1);
-    absl::StatusOr<std::unique_ptr<Problem>> problem =
-        NewProblem(ProblemContext{spec, "/", 1, 2});
+    absl::StatusOr<std::unique_ptr<Problem>> problem = NewProblem(ProblemContext{spec, "/", 1, 2});
     if (name == "two_stage_lp") {  // reads SMPS files only, and says so
       EXPECT_EQ(problem.status().code(), absl::StatusCode::kInvalidArgument) << problem.status();
       EXPECT_THAT(problem.status().message(), ::testing::HasSubstr("smps"));

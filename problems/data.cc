@@ -20,40 +20,34 @@ bool IsCsvName(const std::string& path) {
 
 absl::Status ValidateSynthetic(const v1::SyntheticData& spec) {
   if (spec.rows() < 1 || spec.rows() > kMaxDenseElements) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem.synthetic.rows must be in [1, ",
-                     kMaxDenseElements, "], not ", spec.rows()));
+    return absl::InvalidArgumentError(absl::StrCat("problem.synthetic.rows must be in [1, ",
+                                                   kMaxDenseElements, "], not ", spec.rows()));
   }
   if (spec.columns() < 1 || spec.columns() > kMaxDenseElements / spec.rows()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem.synthetic.columns must be in [1, ",
-        kMaxDenseElements / spec.rows(),
-        "] (rows × columns <= ", kMaxDenseElements, "), not ", spec.columns()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem.synthetic.columns must be in [1, ", kMaxDenseElements / spec.rows(),
+                     "] (rows × columns <= ", kMaxDenseElements, "), not ", spec.columns()));
   }
   if (!std::isfinite(spec.noise()) || spec.noise() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem.synthetic.noise must be finite and >= 0, not ", spec.noise()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem.synthetic.noise must be finite and >= 0, not ", spec.noise()));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file,
-                                     const std::string& data_root) {
-  if (file.path().empty())
-    return absl::InvalidArgumentError("problem.file.path is empty");
+absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file, const std::string& data_root) {
+  if (file.path().empty()) return absl::InvalidArgumentError("problem.file.path is empty");
   if (file.features() < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem.file.features must be >= 0, not ", file.features()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem.file.features must be >= 0, not ", file.features()));
   }
   ASSIGN_OR_RETURN(std::string path, ResolveDataPath(data_root, file.path()));
   const bool csv = file.format() == v1::DataFile::CSV ||
-                   (file.format() == v1::DataFile::FORMAT_UNSPECIFIED &&
-                    IsCsvName(file.path()));
+                   (file.format() == v1::DataFile::FORMAT_UNSPECIFIED && IsCsvName(file.path()));
   if (!csv) {
-    if (file.label_column() != 0 ||
-        file.header() != v1::DataFile::HEADER_UNSPECIFIED) {
+    if (file.label_column() != 0 || file.header() != v1::DataFile::HEADER_UNSPECIFIED) {
       return absl::InvalidArgumentError(
           absl::StrCat("problem.file.label_column and problem.file.header "
                        "apply to CSV files, and '",
@@ -61,12 +55,11 @@ absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file,
     }
     return ReadLibsvm(path, file.features());
   }
-  ASSIGN_OR_RETURN(Dataset data,
-                   ReadCsv(path, file.label_column(), file.header()));
+  ASSIGN_OR_RETURN(Dataset data, ReadCsv(path, file.label_column(), file.header()));
   if (file.features() > 0 && data.features.cols() != file.features()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem.file.features is ", file.features(), " but ",
-                     path, " has ", data.features.cols(), " feature columns"));
+    return absl::InvalidArgumentError(absl::StrCat("problem.file.features is ", file.features(),
+                                                   " but ", path, " has ", data.features.cols(),
+                                                   " feature columns"));
   }
   return data;
 }
@@ -76,8 +69,7 @@ absl::StatusOr<Dataset> GenerateSynthetic(const v1::SyntheticData& spec,
   RETURN_IF_ERROR(ValidateSynthetic(spec));
   const int64_t rows = spec.rows();
   const int64_t columns = spec.columns();
-  const int64_t kept =
-      keep == nullptr ? rows : static_cast<int64_t>(keep->size());
+  const int64_t kept = keep == nullptr ? rows : static_cast<int64_t>(keep->size());
 
   std::mt19937_64 engine(spec.seed());
   std::normal_distribution<double> normal(0.0, 1.0);
@@ -85,8 +77,7 @@ absl::StatusOr<Dataset> GenerateSynthetic(const v1::SyntheticData& spec,
   for (int64_t j = 0; j < columns; ++j) x_star(j) = normal(engine);
 
   Dataset data;
-  data.source = absl::StrCat("synthetic data (seed ", spec.seed(), ", noise ",
-                             spec.noise(), ")");
+  data.source = absl::StrCat("synthetic data (seed ", spec.seed(), ", noise ", spec.noise(), ")");
   data.features.resize(kept, columns);
   data.labels.resize(kept);
   Vector row(columns);
@@ -100,8 +91,7 @@ absl::StatusOr<Dataset> GenerateSynthetic(const v1::SyntheticData& spec,
     ++next;
   }
   if (next != kept) {
-    return absl::InternalError(
-        "GenerateSynthetic: `keep` is not increasing or out of range");
+    return absl::InternalError("GenerateSynthetic: `keep` is not increasing or out of range");
   }
   return data;
 }
@@ -115,17 +105,15 @@ absl::StatusOr<DataShard> LoadShard(const ProblemContext& context) {
         absl::StrCat("worker index ", index, " is not in [0, ", count, ")"));
   }
   auto no_rows = [&](int64_t total) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("worker ", index, " of ", count,
-                     " gets no rows: the data has ", total, " rows"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "worker ", index, " of ", count, " gets no rows: the data has ", total, " rows"));
   };
 
   DataShard shard;
   std::vector<int64_t> mine;
   switch (spec.source_case()) {
     case v1::ProblemSpec::kFile: {
-      ASSIGN_OR_RETURN(Dataset full,
-                       LoadDataFile(spec.file(), context.data_root));
+      ASSIGN_OR_RETURN(Dataset full, LoadDataFile(spec.file(), context.data_root));
       shard.total_rows = full.features.rows();
       mine = ShardRows(shard.total_rows, index, count, spec.sharding());
       if (mine.empty()) return no_rows(shard.total_rows);
@@ -134,8 +122,7 @@ absl::StatusOr<DataShard> LoadShard(const ProblemContext& context) {
         break;
       }
       shard.data.source = std::move(full.source);
-      shard.data.features.resize(static_cast<int64_t>(mine.size()),
-                                 full.features.cols());
+      shard.data.features.resize(static_cast<int64_t>(mine.size()), full.features.cols());
       shard.data.labels.resize(static_cast<int64_t>(mine.size()));
       for (size_t k = 0; k < mine.size(); ++k) {
         shard.data.features.row(k) = full.features.row(mine[k]);
@@ -154,18 +141,15 @@ absl::StatusOr<DataShard> LoadShard(const ProblemContext& context) {
       break;
     }
     default:
-      return absl::InvalidArgumentError(
-          "problem.file or problem.synthetic is required");
+      return absl::InvalidArgumentError("problem.file or problem.synthetic is required");
   }
 
   if (count == 1) {
-    shard.description =
-        absl::StrCat(shard.total_rows, " rows of ", shard.data.source);
+    shard.description = absl::StrCat(shard.total_rows, " rows of ", shard.data.source);
   } else {
-    shard.description =
-        absl::StrCat(mine.size(), " of ", shard.total_rows, " rows (",
-                     ShardingName(spec.sharding()), " shard ", index, " of ",
-                     count, ") of ", shard.data.source);
+    shard.description = absl::StrCat(mine.size(), " of ", shard.total_rows, " rows (",
+                                     ShardingName(spec.sharding()), " shard ", index, " of ", count,
+                                     ") of ", shard.data.source);
   }
   return shard;
 }

@@ -49,8 +49,7 @@ struct DataShard {
 absl::StatusOr<DataShard> LoadShard(const ProblemContext& context);
 
 // Reads `file` (see LoadShard), all rows.
-absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file,
-                                     const std::string& data_root);
+absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file, const std::string& data_root);
 
 // The seeded synthetic data set, keeping only rows `keep` (increasing row
 // indices below spec.rows(); every row if `keep` is null). With one

@@ -35,8 +35,7 @@ TEST(LoadDataFile, ChoosesTheFormatByNameOrField) {
   file.set_format(v1::DataFile::LIBSVM);
   absl::StatusOr<Dataset> libsvm = LoadDataFile(file, TempDirectory());
   ASSERT_FALSE(libsvm.ok());
-  EXPECT_THAT(std::string(libsvm.status().message()),
-              HasSubstr("table.CSV:1: bad label '1,2'"));
+  EXPECT_THAT(std::string(libsvm.status().message()), HasSubstr("table.CSV:1: bad label '1,2'"));
 
   WriteFile("table.txt", "1,2\n");
   file.set_path("table.txt");
@@ -52,8 +51,7 @@ TEST(LoadDataFile, RejectsFieldsOfTheOtherFormat) {
   absl::StatusOr<Dataset> data = LoadDataFile(file, TempDirectory());
   ASSERT_FALSE(data.ok());
   EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(data.status().message()),
-              HasSubstr("problem.file.label_column"));
+  EXPECT_THAT(std::string(data.status().message()), HasSubstr("problem.file.label_column"));
 
   WriteFile("two.csv", "1,2,3\n");
   file.set_path("two.csv");
@@ -61,8 +59,7 @@ TEST(LoadDataFile, RejectsFieldsOfTheOtherFormat) {
   file.set_features(3);
   data = LoadDataFile(file, TempDirectory());
   ASSERT_FALSE(data.ok());
-  EXPECT_THAT(std::string(data.status().message()),
-              HasSubstr("problem.file.features is 3 but"));
+  EXPECT_THAT(std::string(data.status().message()), HasSubstr("problem.file.features is 3 but"));
 }
 
 TEST(GenerateSynthetic, KeepsOnlyTheRowsAsked) {

@@ -18,8 +18,8 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "Eigen/SparseCore"
+#include "absl/status/statusor.h"
 #include "base/eigen.h"
 #include "base/registry.h"
 #include "proto/problems.pb.h"
@@ -83,7 +83,8 @@ class DecomposableProblem : public Problem {
   virtual int64_t pieces() const = 0;
   virtual const LinearConstraints& first_stage() const = 0;
   // Evaluates piece j at x (dimension()). Not const: a piece may keep a warm start.
-  virtual absl::StatusOr<PieceEvaluation> Evaluate(int64_t j, const Eigen::Ref<const Vector>& x) = 0;
+  virtual absl::StatusOr<PieceEvaluation> Evaluate(int64_t j,
+                                                   const Eigen::Ref<const Vector>& x) = 0;
   // A valid lower bound on each f_j over the first stage, if known (cutting-plane
   // masters need one before the first cut of a piece).
   virtual double piece_lower_bound() const { return -1e9; }

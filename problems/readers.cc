@@ -30,26 +30,22 @@ namespace {
 // Reads a plain or gzip-compressed file line by line (zlib reads both).
 class LineReader {
  public:
-  static absl::StatusOr<std::unique_ptr<LineReader>> Open(
-      const std::string& path) {
+  static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path) {
     // open() first: gzopen reports a missing file without a reliable errno, and
     // a directory would only fail at the first read.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+      return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
     }
     struct stat info;
     if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
       ::close(fd);
-      return absl::NotFoundError(
-          absl::StrCat("cannot open '", path, "': ", std::strerror(EISDIR)));
+      return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(EISDIR)));
     }
     gzFile file = gzdopen(fd, "rb");
     if (file == nullptr) {
       ::close(fd);
-      return absl::NotFoundError(
-          absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+      return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
     }
     gzbuffer(file, 1 << 16);
     return std::unique_ptr<LineReader>(new LineReader(path, file));
@@ -74,12 +70,11 @@ class LineReader {
     const char* message = gzerror(file_, &code);
     if (code == Z_ERRNO) {
       return absl::DataLossError(
-          absl::StrCat(path_, ":", line_number_ + 1,
-                       ": read error: ", std::strerror(errno)));
+          absl::StrCat(path_, ":", line_number_ + 1, ": read error: ", std::strerror(errno)));
     }
     if (code != Z_OK && code != Z_STREAM_END) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path_, ":", line_number_ + 1, ": bad gzip data: ", message));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ":", line_number_ + 1, ": bad gzip data: ", message));
     }
     if (!any) return false;
     ++line_number_;
@@ -92,8 +87,7 @@ class LineReader {
   int64_t line_number() const { return line_number_; }
 
  private:
-  LineReader(std::string path, gzFile file)
-      : path_(std::move(path)), file_(file) {}
+  LineReader(std::string path, gzFile file) : path_(std::move(path)), file_(file) {}
 
   std::string path_;
   gzFile file_;
@@ -101,8 +95,7 @@ class LineReader {
   char buffer_[1 << 14];
 };
 
-absl::Status LineError(const std::string& path, int64_t line,
-                       absl::string_view what) {
+absl::Status LineError(const std::string& path, int64_t line, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": ", what));
 }
 
@@ -113,22 +106,18 @@ bool ParseFinite(absl::string_view text, double& value) {
 
 absl::Status CheckSize(const std::string& path, int64_t rows, int64_t columns) {
   if (columns > 0 && rows > kMaxDenseElements / columns) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", rows, " rows × ", columns,
-                     " features exceed the dense limit of ", kMaxDenseElements,
-                     " elements"));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", rows, " rows × ", columns,
+                                                   " features exceed the dense limit of ",
+                                                   kMaxDenseElements, " elements"));
   }
   return absl::OkStatus();
 }
 
-bool IsBlank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 // Splits a CSV line into fields, unquoting them. False with `error` set on an
 // unterminated quote or text after a closing quote.
-bool SplitCsv(absl::string_view line, std::vector<std::string>& fields,
-              std::string& error) {
+bool SplitCsv(absl::string_view line, std::vector<std::string>& fields, std::string& error) {
   fields.clear();
   size_t i = 0;
   while (true) {
@@ -151,21 +140,19 @@ bool SplitCsv(absl::string_view line, std::vector<std::string>& fields,
         field.push_back(line[i++]);
       }
       if (!closed) {
-        error = absl::StrCat("unterminated quote in field ", fields.size() + 1,
-                             " ", line.substr(start));
+        error = absl::StrCat("unterminated quote in field ", fields.size() + 1, " ",
+                             line.substr(start));
         return false;
       }
       while (i < line.size() && IsBlank(line[i])) ++i;
       if (i < line.size() && line[i] != ',') {
-        error = absl::StrCat("text after the closing quote of field ",
-                             fields.size() + 1);
+        error = absl::StrCat("text after the closing quote of field ", fields.size() + 1);
         return false;
       }
     } else {
       size_t end = line.find(',', i);
       if (end == absl::string_view::npos) end = line.size();
-      field = std::string(
-          absl::StripTrailingAsciiWhitespace(line.substr(i, end - i)));
+      field = std::string(absl::StripTrailingAsciiWhitespace(line.substr(i, end - i)));
       i = end;
     }
     fields.push_back(std::move(field));
@@ -179,8 +166,7 @@ std::string LexicallyNormal(absl::string_view path) {
   for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
     if (part == ".") continue;
     if (part == "..") {
-      if (!parts.empty())
-        parts.pop_back();  // ".." at the root stays at the root
+      if (!parts.empty()) parts.pop_back();  // ".." at the root stays at the root
       continue;
     }
     parts.push_back(part);
@@ -211,8 +197,8 @@ bool RealPath(const std::string& path, std::string& real) {
 
 absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features) {
   if (features < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": the number of features must be >= 0, not ", features));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the number of features must be >= 0, not ", features));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
 
@@ -234,47 +220,41 @@ absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features) {
     double label;
     if (!ParseFinite(tokens[0], label)) {
       return LineError(path, line_number,
-                       absl::StrCat("bad label '", tokens[0],
-                                    "' (must be a finite number)"));
+                       absl::StrCat("bad label '", tokens[0], "' (must be a finite number)"));
     }
     int64_t previous = 0;
     for (size_t t = 1; t < tokens.size(); ++t) {
       absl::string_view token = tokens[t];
       size_t colon = token.find(':');
       if (colon == absl::string_view::npos) {
-        return LineError(
-            path, line_number,
-            absl::StrCat("bad feature '", token, "' (expected index:value)"));
+        return LineError(path, line_number,
+                         absl::StrCat("bad feature '", token, "' (expected index:value)"));
       }
       int64_t index;
       if (!absl::SimpleAtoi(token.substr(0, colon), &index) || index <= 0) {
-        return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token,
-                                      "' (index must be a positive integer)"));
+        return LineError(
+            path, line_number,
+            absl::StrCat("bad feature '", token, "' (index must be a positive integer)"));
       }
       if (index <= previous) {
-        return LineError(
-            path, line_number,
-            absl::StrCat("bad feature '", token, "' (index ", index,
-                         " does not increase on ", previous, ")"));
+        return LineError(path, line_number,
+                         absl::StrCat("bad feature '", token, "' (index ", index,
+                                      " does not increase on ", previous, ")"));
       }
       if (features > 0 && index > features) {
-        return LineError(
-            path, line_number,
-            absl::StrCat("bad feature '", token, "' (index ", index,
-                         " is above the ", features, " features configured)"));
+        return LineError(path, line_number,
+                         absl::StrCat("bad feature '", token, "' (index ", index, " is above the ",
+                                      features, " features configured)"));
       }
       if (index > kMaxDenseElements) {
         return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (index ",
-                                      index, " exceeds the dense limit of ",
-                                      kMaxDenseElements, ")"));
+                         absl::StrCat("bad feature '", token, "' (index ", index,
+                                      " exceeds the dense limit of ", kMaxDenseElements, ")"));
       }
       double value;
       if (!ParseFinite(token.substr(colon + 1), value)) {
         return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token,
-                                      "' (value must be a finite number)"));
+                         absl::StrCat("bad feature '", token, "' (value must be a finite number)"));
       }
       previous = index;
       if (index > max_index) max_index = index;
@@ -322,23 +302,20 @@ absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
     if (!more) break;
     const int64_t line_number = reader->line_number();
     absl::string_view text = line;
-    if (line_number == 1)
-      absl::ConsumePrefix(&text, "\xEF\xBB\xBF");  // UTF-8 byte order mark
+    if (line_number == 1) absl::ConsumePrefix(&text, "\xEF\xBB\xBF");  // UTF-8 byte order mark
     if (absl::StripAsciiWhitespace(text).empty()) continue;
-    if (!SplitCsv(text, fields, error))
-      return LineError(path, line_number, error);
+    if (!SplitCsv(text, fields, error)) return LineError(path, line_number, error);
 
     if (fields_per_line < 0) {
       fields_per_line = static_cast<int64_t>(fields.size());
       if (label_column >= fields_per_line) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            path, ":", line_number, ": label_column ", label_column,
-            " is out of range: the file has ", fields_per_line, " columns"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ":", line_number, ": label_column ", label_column,
+                         " is out of range: the file has ", fields_per_line, " columns"));
       }
     } else if (static_cast<int64_t>(fields.size()) != fields_per_line) {
       return LineError(path, line_number,
-                       absl::StrCat("expected ", fields_per_line,
-                                    " fields, got ", fields.size()));
+                       absl::StrCat("expected ", fields_per_line, " fields, got ", fields.size()));
     }
 
     const bool is_first = first;
@@ -355,17 +332,16 @@ absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
     for (size_t f = 0; f < fields.size(); ++f) {
       double value;
       if (!ParseFinite(fields[f], value)) {
-        return LineError(path, line_number,
-                         absl::StrCat("bad field ", f + 1, " '", fields[f],
-                                      "' (must be a finite number)"));
+        return LineError(
+            path, line_number,
+            absl::StrCat("bad field ", f + 1, " '", fields[f], "' (must be a finite number)"));
       }
       values.push_back(value);
     }
     ++rows;
     RETURN_IF_ERROR(CheckSize(path, rows, fields_per_line));
   }
-  if (rows == 0)
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
+  if (rows == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": no data rows"));
 
   const int64_t columns = fields_per_line - 1;
   Dataset data;
@@ -382,18 +358,16 @@ absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
   return data;
 }
 
-absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root,
-                                            const std::string& path) {
-  if (data_root.empty())
-    return absl::InvalidArgumentError("the data root is empty");
+absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root, const std::string& path) {
+  if (data_root.empty()) return absl::InvalidArgumentError("the data root is empty");
   if (path.empty()) return absl::InvalidArgumentError("the data path is empty");
 
   std::string absolute_root = data_root;
   if (data_root[0] != '/') {
     char* cwd = ::getcwd(nullptr, 0);
     if (cwd == nullptr) {
-      return absl::InternalError(absl::StrCat(
-          "cannot get the current directory: ", std::strerror(errno)));
+      return absl::InternalError(
+          absl::StrCat("cannot get the current directory: ", std::strerror(errno)));
     }
     absolute_root = absl::StrCat(cwd, "/", data_root);
     std::free(cwd);
@@ -402,8 +376,8 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root,
   const std::string resolved =
       LexicallyNormal(path[0] == '/' ? path : absl::StrCat(root, "/", path));
   auto outside = [&] {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "data path '", path, "' is outside the data root '", data_root, "'"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("data path '", path, "' is outside the data root '", data_root, "'"));
   };
   if (!IsUnder(resolved, root)) return outside();
 
@@ -411,8 +385,7 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root,
   // itself, or the directory it would be in) and compare with the resolved
   // root.
   std::string real_root;
-  if (!RealPath(root, real_root))
-    return resolved;  // no root, so no file under it
+  if (!RealPath(root, real_root)) return resolved;  // no root, so no file under it
   for (std::string probe = resolved;; probe = Parent(probe)) {
     std::string real;
     if (RealPath(probe, real)) {
@@ -428,21 +401,19 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root,
 std::vector<int64_t> ShardRows(int64_t rows, int worker_index, int worker_count,
                                v1::ProblemSpec::Sharding sharding) {
   std::vector<int64_t> mine;
-  if (rows < 0 || worker_count < 1 || worker_index < 0 ||
-      worker_index >= worker_count) {
+  if (rows < 0 || worker_count < 1 || worker_index < 0 || worker_index >= worker_count) {
     return mine;
   }
   if (sharding == v1::ProblemSpec::STRIDED) {
     mine.reserve(rows / worker_count + 1);
-    for (int64_t r = worker_index; r < rows; r += worker_count)
-      mine.push_back(r);
+    for (int64_t r = worker_index; r < rows; r += worker_count) mine.push_back(r);
     return mine;
   }
   // i*m may not fit in 64 bits for huge m; the quotient does.
-  const auto begin = static_cast<int64_t>(static_cast<__int128>(worker_index) *
-                                          rows / worker_count);
-  const auto end = static_cast<int64_t>(
-      static_cast<__int128>(worker_index + 1) * rows / worker_count);
+  const auto begin =
+      static_cast<int64_t>(static_cast<__int128>(worker_index) * rows / worker_count);
+  const auto end =
+      static_cast<int64_t>(static_cast<__int128>(worker_index + 1) * rows / worker_count);
   mine.reserve(end - begin);
   for (int64_t r = begin; r < end; ++r) mine.push_back(r);
   return mine;

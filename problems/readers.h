@@ -78,8 +78,7 @@ absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
 // Returns the lexically normalized path (absolute; symbolic links inside the
 // root are kept as they are). Errors: InvalidArgument (empty path or root),
 // PermissionDenied("data path '...' is outside the data root '...'").
-absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root,
-                                            const std::string& path);
+absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root, const std::string& path);
 
 // The rows, in increasing order, that worker `worker_index` of `worker_count`
 // holds out of `rows`:

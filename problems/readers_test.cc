@@ -42,8 +42,7 @@ std::string WriteGzip(const std::string& name, const std::string& content) {
   const std::string path = TempPath(name);
   gzFile file = gzopen(path.c_str(), "wb");
   EXPECT_NE(file, nullptr) << path;
-  EXPECT_EQ(gzwrite(file, content.data(), content.size()),
-            static_cast<int>(content.size()));
+  EXPECT_EQ(gzwrite(file, content.data(), content.size()), static_cast<int>(content.size()));
   EXPECT_EQ(gzclose(file), Z_OK);
   return path;
 }
@@ -78,10 +77,8 @@ TEST(ReadLibsvm, FeaturesArgumentSetsTheWidth) {
 
 TEST(ReadLibsvm, ReadsGzipTransparently) {
   const std::string content = "1 1:1 2:2\n-1 2:3\n";
-  absl::StatusOr<Dataset> plain =
-      ReadLibsvm(WriteFile("plain.libsvm", content), 0);
-  absl::StatusOr<Dataset> gzipped =
-      ReadLibsvm(WriteGzip("zipped.libsvm.gz", content), 0);
+  absl::StatusOr<Dataset> plain = ReadLibsvm(WriteFile("plain.libsvm", content), 0);
+  absl::StatusOr<Dataset> gzipped = ReadLibsvm(WriteGzip("zipped.libsvm.gz", content), 0);
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(gzipped.ok()) << gzipped.status();
   EXPECT_EQ(plain->features, gzipped->features);
@@ -92,8 +89,7 @@ TEST(ReadLibsvm, ReadsGzipTransparently) {
 TEST(ReadLibsvm, ReadsLinesLongerThanTheReadBuffer) {
   std::string line = "1";
   for (int i = 1; i <= 5000; ++i) absl::StrAppend(&line, " ", i, ":", i);
-  absl::StatusOr<Dataset> data =
-      ReadLibsvm(WriteGzip("long.libsvm.gz", line + "\n2 1:1\n"), 0);
+  absl::StatusOr<Dataset> data = ReadLibsvm(WriteGzip("long.libsvm.gz", line + "\n2 1:1\n"), 0);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->features.rows(), 2);
   EXPECT_EQ(data->features.cols(), 5000);
@@ -109,8 +105,7 @@ struct BadLine {
 
 TEST(ReadLibsvm, RejectsMalformedLinesNamingFileLineAndToken) {
   const std::vector<BadLine> cases = {
-      {"1 1:1\n1 x:1\n", 0, 2,
-       "bad feature 'x:1' (index must be a positive integer)"},
+      {"1 1:1\n1 x:1\n", 0, 2, "bad feature 'x:1' (index must be a positive integer)"},
       {"1 0:1\n", 0, 1, "'0:1' (index must be a positive integer)"},
       {"1 -2:1\n", 0, 1, "'-2:1' (index must be a positive integer)"},
       {"1 1.5:1\n", 0, 1, "'1.5:1' (index must be a positive integer)"},
@@ -124,32 +119,26 @@ TEST(ReadLibsvm, RejectsMalformedLinesNamingFileLineAndToken) {
       {"1 1:-inf\n", 0, 1, "'1:-inf' (value must be a finite number)"},
       {"1 1:1e999\n", 0, 1, "'1:1e999' (value must be a finite number)"},
       {"1 1:1 7\n", 0, 1, "'7' (expected index:value)"},
-      {"1 1:1\n1 3:1\n", 2, 2,
-       "'3:1' (index 3 is above the 2 features configured)"},
+      {"1 1:1\n1 3:1\n", 2, 2, "'3:1' (index 3 is above the 2 features configured)"},
   };
   for (size_t k = 0; k < cases.size(); ++k) {
     const std::string name = absl::StrCat("bad", k, ".libsvm");
     const std::string path = WriteFile(name, cases[k].content);
     absl::StatusOr<Dataset> data = ReadLibsvm(path, cases[k].features);
     ASSERT_FALSE(data.ok()) << cases[k].content;
-    EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument)
-        << data.status();
+    EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument) << data.status();
     EXPECT_THAT(std::string(data.status().message()),
                 HasSubstr(absl::StrCat(name, ":", cases[k].line, ": ")));
-    EXPECT_THAT(std::string(data.status().message()),
-                HasSubstr(cases[k].fragment));
+    EXPECT_THAT(std::string(data.status().message()), HasSubstr(cases[k].fragment));
   }
 }
 
 TEST(ReadLibsvm, RejectsFilesWithoutRows) {
-  for (const std::string& content :
-       {std::string(""), std::string("# only a comment\n\n  \n")}) {
-    absl::StatusOr<Dataset> data =
-        ReadLibsvm(WriteFile("empty.libsvm", content), 0);
+  for (const std::string& content : {std::string(""), std::string("# only a comment\n\n  \n")}) {
+    absl::StatusOr<Dataset> data = ReadLibsvm(WriteFile("empty.libsvm", content), 0);
     ASSERT_FALSE(data.ok());
     EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_THAT(std::string(data.status().message()),
-                HasSubstr("empty.libsvm: no data rows"));
+    EXPECT_THAT(std::string(data.status().message()), HasSubstr("empty.libsvm: no data rows"));
   }
 }
 
@@ -159,33 +148,27 @@ TEST(ReadLibsvm, MissingFileIsNotFoundWithPathAndReason) {
   ASSERT_FALSE(data.ok());
   EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(data.status().message()), HasSubstr(path));
-  EXPECT_THAT(std::string(data.status().message()),
-              HasSubstr("No such file or directory"));
+  EXPECT_THAT(std::string(data.status().message()), HasSubstr("No such file or directory"));
 }
 
 TEST(ReadLibsvm, DirectoryIsNotFound) {
   absl::StatusOr<Dataset> data = ReadLibsvm(testing::TempDir(), 0);
   ASSERT_FALSE(data.ok());
   EXPECT_EQ(data.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(data.status().message()),
-              HasSubstr("Is a directory"));
+  EXPECT_THAT(std::string(data.status().message()), HasSubstr("Is a directory"));
 }
 
 TEST(ReadLibsvm, TruncatedGzipIsInvalidArgument) {
   std::string content;
-  for (int i = 0; i < 2000; ++i)
-    absl::StrAppend(&content, i, " 1:", i, " 2:", i * 7 % 13, "\n");
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&content, i, " 1:", i, " 2:", i * 7 % 13, "\n");
   const std::string path = WriteGzip("truncated.libsvm.gz", content);
   std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   WriteFile("truncated.libsvm.gz", bytes.substr(0, bytes.size() / 2));
   absl::StatusOr<Dataset> data = ReadLibsvm(path, 0);
   ASSERT_FALSE(data.ok());
-  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument)
-      << data.status();
-  EXPECT_THAT(std::string(data.status().message()),
-              HasSubstr("truncated.libsvm.gz:"));
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument) << data.status();
+  EXPECT_THAT(std::string(data.status().message()), HasSubstr("truncated.libsvm.gz:"));
   EXPECT_THAT(std::string(data.status().message()), HasSubstr("bad gzip data"));
 }
 
@@ -193,8 +176,7 @@ TEST(ReadLibsvm, TruncatedGzipIsInvalidArgument) {
 
 TEST(ReadCsv, ParsesRowsWithTheLabelInAnyColumn) {
   const std::string path = WriteFile("plain.csv", "1,2,3\n\n4, 5 ,6\r\n");
-  absl::StatusOr<Dataset> first =
-      ReadCsv(path, 0, v1::DataFile::HEADER_UNSPECIFIED);
+  absl::StatusOr<Dataset> first = ReadCsv(path, 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_TRUE(first.ok()) << first.status();
   Matrix expected(2, 2);
   expected << 2, 3, 5, 6;
@@ -210,20 +192,17 @@ TEST(ReadCsv, ParsesRowsWithTheLabelInAnyColumn) {
 
 TEST(ReadCsv, DetectsAHeaderOnlyWhenAFieldIsNotANumber) {
   absl::StatusOr<Dataset> with =
-      ReadCsv(WriteFile("header.csv", "y,x1,x2\n1,2,3\n"), 0,
-              v1::DataFile::HEADER_UNSPECIFIED);
+      ReadCsv(WriteFile("header.csv", "y,x1,x2\n1,2,3\n"), 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_TRUE(with.ok()) << with.status();
   EXPECT_EQ(with->features.rows(), 1);
 
   absl::StatusOr<Dataset> partly =
-      ReadCsv(WriteFile("partly.csv", "1,2,x\n1,2,3\n"), 0,
-              v1::DataFile::HEADER_UNSPECIFIED);
+      ReadCsv(WriteFile("partly.csv", "1,2,x\n1,2,3\n"), 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_TRUE(partly.ok()) << partly.status();
   EXPECT_EQ(partly->features.rows(), 1);
 
   absl::StatusOr<Dataset> without =
-      ReadCsv(WriteFile("noheader.csv", "7,8,9\n1,2,3\n"), 0,
-              v1::DataFile::HEADER_UNSPECIFIED);
+      ReadCsv(WriteFile("noheader.csv", "7,8,9\n1,2,3\n"), 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_TRUE(without.ok()) << without.status();
   EXPECT_EQ(without->features.rows(), 2);
   EXPECT_EQ(without->labels(0), 7);
@@ -231,18 +210,16 @@ TEST(ReadCsv, DetectsAHeaderOnlyWhenAFieldIsNotANumber) {
 
 TEST(ReadCsv, HeaderPresentAndAbsentOverrideDetection) {
   const std::string numeric = WriteFile("numeric.csv", "7,8,9\n1,2,3\n");
-  absl::StatusOr<Dataset> present =
-      ReadCsv(numeric, 0, v1::DataFile::HEADER_PRESENT);
+  absl::StatusOr<Dataset> present = ReadCsv(numeric, 0, v1::DataFile::HEADER_PRESENT);
   ASSERT_TRUE(present.ok()) << present.status();
   EXPECT_EQ(present->features.rows(), 1);
   EXPECT_EQ(present->labels(0), 1);
 
-  absl::StatusOr<Dataset> absent = ReadCsv(WriteFile("named.csv", "y,x\n1,2\n"),
-                                           0, v1::DataFile::HEADER_ABSENT);
+  absl::StatusOr<Dataset> absent =
+      ReadCsv(WriteFile("named.csv", "y,x\n1,2\n"), 0, v1::DataFile::HEADER_ABSENT);
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(absent.status().message()),
-              HasSubstr("named.csv:1: bad field 1 'y'"));
+  EXPECT_THAT(std::string(absent.status().message()), HasSubstr("named.csv:1: bad field 1 'y'"));
 }
 
 TEST(ReadCsv, UnquotesFields) {
@@ -261,8 +238,7 @@ TEST(ReadCsv, UnquotesFields) {
 
 TEST(ReadCsv, ReadsGzipTransparently) {
   absl::StatusOr<Dataset> data =
-      ReadCsv(WriteGzip("zipped.csv.gz", "y,x\n1,2\n3,4\n"), 1,
-              v1::DataFile::HEADER_UNSPECIFIED);
+      ReadCsv(WriteGzip("zipped.csv.gz", "y,x\n1,2\n3,4\n"), 1, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_TRUE(data.ok()) << data.status();
   EXPECT_EQ(data->labels, Eigen::Vector2d(2, 4));
   EXPECT_EQ(data->features(1, 0), 3);
@@ -280,23 +256,20 @@ TEST(ReadCsv, RejectsMalformedLinesNamingFileAndLine) {
   };
   for (size_t k = 0; k < cases.size(); ++k) {
     const std::string name = absl::StrCat("bad", k, ".csv");
-    absl::StatusOr<Dataset> data = ReadCsv(WriteFile(name, cases[k].content), 0,
-                                           v1::DataFile::HEADER_UNSPECIFIED);
+    absl::StatusOr<Dataset> data =
+        ReadCsv(WriteFile(name, cases[k].content), 0, v1::DataFile::HEADER_UNSPECIFIED);
     ASSERT_FALSE(data.ok()) << cases[k].content;
-    EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument)
-        << data.status();
+    EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument) << data.status();
     EXPECT_THAT(std::string(data.status().message()),
                 HasSubstr(absl::StrCat(name, ":", cases[k].line, ": ")));
-    EXPECT_THAT(std::string(data.status().message()),
-                HasSubstr(cases[k].fragment));
+    EXPECT_THAT(std::string(data.status().message()), HasSubstr(cases[k].fragment));
   }
 }
 
 TEST(ReadCsv, RejectsLabelColumnOutOfRange) {
   const std::string path = WriteFile("three.csv", "1,2,3\n");
   for (int column : {3, -1}) {
-    absl::StatusOr<Dataset> data =
-        ReadCsv(path, column, v1::DataFile::HEADER_UNSPECIFIED);
+    absl::StatusOr<Dataset> data = ReadCsv(path, column, v1::DataFile::HEADER_UNSPECIFIED);
     ASSERT_FALSE(data.ok());
     EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(data.status().message()),
@@ -307,19 +280,16 @@ TEST(ReadCsv, RejectsLabelColumnOutOfRange) {
 
 TEST(ReadCsv, RejectsHeaderOnlyAndMissingFiles) {
   absl::StatusOr<Dataset> header_only =
-      ReadCsv(WriteFile("header_only.csv", "y,x\n"), 0,
-              v1::DataFile::HEADER_UNSPECIFIED);
+      ReadCsv(WriteFile("header_only.csv", "y,x\n"), 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_FALSE(header_only.ok());
   EXPECT_EQ(header_only.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(header_only.status().message()),
-              HasSubstr("no data rows"));
+  EXPECT_THAT(std::string(header_only.status().message()), HasSubstr("no data rows"));
 
   absl::StatusOr<Dataset> missing =
       ReadCsv(TempPath("missing.csv"), 0, v1::DataFile::HEADER_UNSPECIFIED);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(missing.status().message()),
-              HasSubstr("missing.csv"));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing.csv"));
 }
 
 // --- ResolveDataPath ---
@@ -329,8 +299,7 @@ class ResolveDataPathTest : public testing::Test {
   void SetUp() override {
     base_ = TempPath("resolve");
     root_ = base_ + "/root";
-    for (const std::string& dir :
-         {base_, root_, root_ + "/sub", base_ + "/root2"}) {
+    for (const std::string& dir : {base_, root_, root_ + "/sub", base_ + "/root2"}) {
       ::mkdir(dir.c_str(), 0755);
     }
     WriteFile("resolve/root/a.txt", "1 1:1\n");
@@ -346,8 +315,7 @@ class ResolveDataPathTest : public testing::Test {
     ASSERT_FALSE(resolved.ok()) << path << " -> " << *resolved;
     EXPECT_EQ(resolved.status().code(), absl::StatusCode::kPermissionDenied);
     EXPECT_EQ(resolved.status().message(),
-              absl::StrCat("data path '", path, "' is outside the data root '",
-                           root, "'"));
+              absl::StrCat("data path '", path, "' is outside the data root '", root, "'"));
   }
 
   std::string base_;
@@ -365,8 +333,7 @@ TEST_F(ResolveDataPathTest, JoinsRelativePathsAndNormalizes) {
 }
 
 TEST_F(ResolveDataPathTest, AllowsAbsolutePathsInsideTheRoot) {
-  EXPECT_EQ(*ResolveDataPath(root_, root_ + "/sub/b.txt"),
-            root_ + "/sub/b.txt");
+  EXPECT_EQ(*ResolveDataPath(root_, root_ + "/sub/b.txt"), root_ + "/sub/b.txt");
   EXPECT_EQ(*ResolveDataPath(root_, root_ + "/sub/../a.txt"), root_ + "/a.txt");
 }
 
@@ -393,40 +360,30 @@ TEST_F(ResolveDataPathTest, RootSlashAllowsEverything) {
 }
 
 TEST_F(ResolveDataPathTest, RejectsEmptyArguments) {
-  EXPECT_EQ(ResolveDataPath("", "a").status().code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveDataPath(root_, "").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveDataPath("", "a").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ResolveDataPath(root_, "").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // --- ShardRows ---
 
 TEST(ShardRows, ContiguousCutsAtIMOverW) {
-  EXPECT_THAT(ShardRows(10, 0, 3, v1::ProblemSpec::CONTIGUOUS),
-              ElementsAre(0, 1, 2));
-  EXPECT_THAT(ShardRows(10, 1, 3, v1::ProblemSpec::CONTIGUOUS),
-              ElementsAre(3, 4, 5));
-  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::CONTIGUOUS),
-              ElementsAre(6, 7, 8, 9));
-  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::SHARDING_UNSPECIFIED),
-              ElementsAre(6, 7, 8, 9));
+  EXPECT_THAT(ShardRows(10, 0, 3, v1::ProblemSpec::CONTIGUOUS), ElementsAre(0, 1, 2));
+  EXPECT_THAT(ShardRows(10, 1, 3, v1::ProblemSpec::CONTIGUOUS), ElementsAre(3, 4, 5));
+  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::CONTIGUOUS), ElementsAre(6, 7, 8, 9));
+  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::SHARDING_UNSPECIFIED), ElementsAre(6, 7, 8, 9));
   EXPECT_THAT(ShardRows(4, 0, 6, v1::ProblemSpec::CONTIGUOUS), IsEmpty());
   EXPECT_THAT(ShardRows(4, 5, 6, v1::ProblemSpec::CONTIGUOUS), ElementsAre(3));
 }
 
 TEST(ShardRows, StridedTakesEveryWthRow) {
-  EXPECT_THAT(ShardRows(10, 0, 3, v1::ProblemSpec::STRIDED),
-              ElementsAre(0, 3, 6, 9));
-  EXPECT_THAT(ShardRows(10, 1, 3, v1::ProblemSpec::STRIDED),
-              ElementsAre(1, 4, 7));
-  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::STRIDED),
-              ElementsAre(2, 5, 8));
+  EXPECT_THAT(ShardRows(10, 0, 3, v1::ProblemSpec::STRIDED), ElementsAre(0, 3, 6, 9));
+  EXPECT_THAT(ShardRows(10, 1, 3, v1::ProblemSpec::STRIDED), ElementsAre(1, 4, 7));
+  EXPECT_THAT(ShardRows(10, 2, 3, v1::ProblemSpec::STRIDED), ElementsAre(2, 5, 8));
   EXPECT_THAT(ShardRows(4, 5, 6, v1::ProblemSpec::STRIDED), IsEmpty());
 }
 
 TEST(ShardRows, EveryRowExactlyOnce) {
-  for (auto sharding :
-       {v1::ProblemSpec::CONTIGUOUS, v1::ProblemSpec::STRIDED}) {
+  for (auto sharding : {v1::ProblemSpec::CONTIGUOUS, v1::ProblemSpec::STRIDED}) {
     for (int64_t m = 0; m <= 23; ++m) {
       for (int w = 1; w <= 8; ++w) {
         std::vector<int> seen(m, 0);
@@ -443,8 +400,8 @@ TEST(ShardRows, EveryRowExactlyOnce) {
           }
         }
         for (int64_t r = 0; r < m; ++r) {
-          EXPECT_EQ(seen[r], 1) << "row " << r << " m=" << m << " W=" << w
-                                << " " << ShardingName(sharding);
+          EXPECT_EQ(seen[r], 1) << "row " << r << " m=" << m << " W=" << w << " "
+                                << ShardingName(sharding);
         }
       }
     }
@@ -462,8 +419,7 @@ TEST(ShardRows, HugeRowCountsDoNotOverflow) {
   // (W-1)*m is 2^64 here: beyond int64_t, though the shard bounds are not.
   const int w = 1 << 30;
   const int64_t m = int64_t{16} * w;
-  std::vector<int64_t> last =
-      ShardRows(m, w - 1, w, v1::ProblemSpec::CONTIGUOUS);
+  std::vector<int64_t> last = ShardRows(m, w - 1, w, v1::ProblemSpec::CONTIGUOUS);
   ASSERT_EQ(last.size(), 16u);
   EXPECT_EQ(last.front(), m - 16);
   EXPECT_EQ(last.back(), m - 1);

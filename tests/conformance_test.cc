@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "algorithms/algorithm.h"
 #include "coordinator/history/npy_writer.h"
-#include "proto/config.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/config.pb.h"
 #include "tests/process.h"
 #include "tests/run_files.h"
 
@@ -28,8 +28,8 @@ using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadCsv;
 using ::aia::testing::ReadFileOrDie;
-using ::aia::testing::RunProcess;
 using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
 using ::aia::testing::ToInt;
 using ::testing::HasSubstr;
 
@@ -64,21 +64,24 @@ class Conformance
     algorithm_ = std::get<0>(GetParam());
     mode_ = std::get<1>(GetParam());
     config_ = ExampleConfig(algorithm_);
-    ASSERT_FALSE(config_.empty()) << "algorithm '" << algorithm_
-                                  << "' has no examples/" << algorithm_ << "*.textproto";
+    ASSERT_FALSE(config_.empty()) << "algorithm '" << algorithm_ << "' has no examples/"
+                                  << algorithm_ << "*.textproto";
     AlgorithmContext context{spec_};
     spec_.set_name(algorithm_);
-    supported_ = (*NewAlgorithm(context))->supports_synchronous() ||
-                 mode_ != v1::RunConfig::SYNCHRONOUS;
+    supported_ =
+        (*NewAlgorithm(context))->supports_synchronous() || mode_ != v1::RunConfig::SYNCHRONOUS;
   }
 
   bool synchronous() const { return mode_ == v1::RunConfig::SYNCHRONOUS; }
 
   // Runs the example with `sets` on top of the common overrides.
   ProcessResult Run(const std::string& out, std::vector<std::string> sets) {
-    std::vector<std::string> args = {
-        Runfile("coordinator/aia"), "run", config_, "--out=" + out, "--quiet",
-        absl::StrCat("--local_workers=", kWorkers)};
+    std::vector<std::string> args = {Runfile("coordinator/aia"),
+                                     "run",
+                                     config_,
+                                     "--out=" + out,
+                                     "--quiet",
+                                     absl::StrCat("--local_workers=", kWorkers)};
     if (std::get<2>(GetParam()) == Transport::kInProcess) args.push_back("--in_process");
     sets.insert(sets.end(), {"mode=" + std::string(synchronous() ? "SYNCHRONOUS" : "ASYNCHRONOUS"),
                              "problem.synthetic.rows=600", "problem.synthetic.columns=4",
@@ -97,8 +100,8 @@ class Conformance
 
 TEST_P(Conformance, CountsStopsAndSavesByIteration) {
   const std::string out = NewTempDir("iteration") + "/out";
-  ProcessResult run = Run(out, {"stop.iteration=30", "save.iteration=7", "save.answers=true",
-                                "save.epoch=1000000000"});
+  ProcessResult run = Run(
+      out, {"stop.iteration=30", "save.iteration=7", "save.answers=true", "save.epoch=1000000000"});
   if (!supported_) {
     EXPECT_EQ(run.exit_code, 2);
     EXPECT_THAT(run.err, HasSubstr("has no synchronous central step"));
@@ -190,11 +193,10 @@ TEST_P(Conformance, StopsAndSavesByEpoch) {
 std::vector<std::string> AlgorithmNames() { return AlgorithmRegistry().Names(); }
 
 std::string CaseName(
-    const ::testing::TestParamInfo<std::tuple<std::string, v1::RunConfig::Mode, Transport>>&
-        info) {
+    const ::testing::TestParamInfo<std::tuple<std::string, v1::RunConfig::Mode, Transport>>& info) {
   return absl::StrCat(std::get<0>(info.param), "_",
-                      std::get<1>(info.param) == v1::RunConfig::SYNCHRONOUS ? "sync" : "async",
-                      "_", std::get<2>(info.param) == Transport::kGrpc ? "grpc" : "inprocess");
+                      std::get<1>(info.param) == v1::RunConfig::SYNCHRONOUS ? "sync" : "async", "_",
+                      std::get<2>(info.param) == Transport::kGrpc ? "grpc" : "inprocess");
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -23,8 +23,8 @@ using ::aia::testing::JsonDouble;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
-using ::aia::testing::RunProcess;
 using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
 using ::aia::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 
@@ -33,8 +33,8 @@ std::string SharedData() {
   return env != nullptr ? env : "/work/shared/data";
 }
 
-#define REQUIRE_SHARED_DATA(path)                                                         \
-  if (!std::filesystem::exists(SharedData() + "/" + (path))) {                            \
+#define REQUIRE_SHARED_DATA(path)                                                     \
+  if (!std::filesystem::exists(SharedData() + "/" + (path))) {                        \
     GTEST_SKIP() << SharedData() << "/" << (path) << " absent (set AIA_SHARED_DATA)"; \
   }
 
@@ -49,10 +49,11 @@ double Solve(const Method& method, const std::string& problem, const std::string
              const std::string& extra_params = "") {
   const std::string dir = NewTempDir(method.algorithm);
   const std::string config = dir + "/config.textproto";
-  WriteFileOrDie(config, absl::StrCat("algorithm { name: \"", method.algorithm, "\" ",
-                                      method.algorithm, " { alpha: ", method.alpha,
-                                      " tolerance: 1e-8 ", extra_params, " } }\nproblem { ",
-                                      problem, " }\nstop { time_s: 120 }\nsave { iteration: 100 }\n"));
+  WriteFileOrDie(config,
+                 absl::StrCat("algorithm { name: \"", method.algorithm, "\" ", method.algorithm,
+                              " { alpha: ", method.alpha, " tolerance: 1e-8 ", extra_params,
+                              " } }\nproblem { ", problem,
+                              " }\nstop { time_s: 120 }\nsave { iteration: 100 }\n"));
   ProcessResult run = RunProcess({Runfile("coordinator/aia"), "run", config, "--local_workers=3",
                                   "--data_root=" + data_root, "--out=" + dir + "/out", "--quiet"},
                                  absl::Seconds(150));
@@ -67,8 +68,8 @@ const std::vector<Method> kMethods = {
 
 std::string SmpsProblem(const std::string& cor, const std::string& tim, const std::string& sto,
                         int sample = 0) {
-  return absl::StrCat("name: \"two_stage_lp\" smps { cor: \"", cor, "\" tim: \"", tim,
-                      "\" sto: \"", sto, "\" sample: ", sample, " seed: 3 }");
+  return absl::StrCat("name: \"two_stage_lp\" smps { cor: \"", cor, "\" tim: \"", tim, "\" sto: \"",
+                      sto, "\" sample: ", sample, " seed: 3 }");
 }
 
 void ExpectRelative(double value, double reference, double tolerance, const std::string& what) {

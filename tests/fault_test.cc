@@ -23,8 +23,8 @@ using ::aia::testing::JsonInt;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
-using ::aia::testing::RunProcess;
 using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
 using ::aia::testing::WorkerProcess;
 using ::aia::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
@@ -34,10 +34,16 @@ using ::testing::HasSubstr;
 std::string SlowEchoConfig(double time_s, int resilience, const std::string& limits = "",
                            const std::string& extra = "") {
   return absl::StrCat(R"pb(
-    algorithm { name: "echo" echo { dimension: 4 delay_s: 0.01 } }
-    problem { name: "least_squares" synthetic { rows: 9 columns: 2 } }
-    save { epoch: 10 }
-  )pb",
+                        algorithm {
+                          name: "echo"
+                          echo { dimension: 4 delay_s: 0.01 }
+                        }
+                        problem {
+                          name: "least_squares"
+                          synthetic { rows: 9 columns: 2 }
+                        }
+                        save { epoch: 10 }
+                      )pb",
                       "stop { time_s: ", time_s, " }\nresilience: ", resilience,
                       "\nlimits { shutdown_timeout_s: 2 ", limits, " }\n", extra);
 }
@@ -106,8 +112,8 @@ class ThreeWorkers : public ::testing::Test {
 
 TEST_F(ThreeWorkers, KilledWorkerUnderResilienceOneLeavesTheRunGoing) {
   const std::string out = NewTempDir("kill") + "/out";
-  ProcessResult run = RunWithFault(SlowEchoConfig(3, 1), out, absl::Seconds(1),
-                                   [&] { workers_[1]->Kill(); });
+  ProcessResult run =
+      RunWithFault(SlowEchoConfig(3, 1), out, absl::Seconds(1), [&] { workers_[1]->Kill(); });
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", "")));
   const std::vector<WorkerRow> rows = ReadWorkers(out);
@@ -124,8 +130,8 @@ TEST_F(ThreeWorkers, KilledWorkerUnderResilienceOneLeavesTheRunGoing) {
 
 TEST_F(ThreeWorkers, KilledWorkerUnderResilienceZeroFailsTheRun) {
   const std::string out = NewTempDir("kill0") + "/out";
-  ProcessResult run = RunWithFault(SlowEchoConfig(20, 0), out, absl::Seconds(1),
-                                   [&] { workers_[2]->Kill(); });
+  ProcessResult run =
+      RunWithFault(SlowEchoConfig(20, 0), out, absl::Seconds(1), [&] { workers_[2]->Kill(); });
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_LT(run.wall, absl::Seconds(15));  // failed at once, not at the time limit
   const std::string named = absl::StrCat("worker 2 (", workers_[2]->address(), ")");
@@ -140,9 +146,8 @@ TEST_F(ThreeWorkers, KilledWorkerUnderResilienceZeroFailsTheRun) {
 
 TEST_F(ThreeWorkers, FrozenWorkerIsFoundByKeepalive) {
   const std::string out = NewTempDir("stop") + "/out";
-  ProcessResult run =
-      RunWithFault(SlowEchoConfig(6, 1, "keepalive_s: 1"), out, absl::Seconds(1),
-                   [&] { kill(workers_[0]->pid(), SIGSTOP); });
+  ProcessResult run = RunWithFault(SlowEchoConfig(6, 1, "keepalive_s: 1"), out, absl::Seconds(1),
+                                   [&] { kill(workers_[0]->pid(), SIGSTOP); });
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::vector<WorkerRow> rows = ReadWorkers(out);
   EXPECT_EQ(rows[0].state, "lost");
@@ -154,9 +159,8 @@ TEST_F(ThreeWorkers, FrozenWorkerIsFoundByKeepalive) {
 
 TEST_F(ThreeWorkers, FrozenWorkerIsFoundByTheAnswerDeadline) {
   const std::string out = NewTempDir("deadline") + "/out";
-  ProcessResult run = RunWithFault(SlowEchoConfig(4, 1, "answer_timeout_s: 0.5"),
-                                   out, absl::Seconds(1),
-                                   [&] { kill(workers_[2]->pid(), SIGSTOP); });
+  ProcessResult run = RunWithFault(SlowEchoConfig(4, 1, "answer_timeout_s: 0.5"), out,
+                                   absl::Seconds(1), [&] { kill(workers_[2]->pid(), SIGSTOP); });
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::vector<WorkerRow> rows = ReadWorkers(out);
   EXPECT_EQ(rows[2].state, "lost");
@@ -167,12 +171,12 @@ TEST_F(ThreeWorkers, RestartedWorkerRejoinsTheRun) {
   const std::string out = NewTempDir("rejoin") + "/out";
   const std::string address = workers_[1]->address();
   std::unique_ptr<WorkerProcess> restarted;
-  ProcessResult run = RunWithFault(SlowEchoConfig(5, 1, "", "rejoin: true"), out, absl::Seconds(1),
-                                   [&] {
-                                     workers_[1]->Kill();
-                                     absl::SleepFor(absl::Milliseconds(500));
-                                     restarted = std::make_unique<WorkerProcess>(data_, address);
-                                   });
+  ProcessResult run =
+      RunWithFault(SlowEchoConfig(5, 1, "", "rejoin: true"), out, absl::Seconds(1), [&] {
+        workers_[1]->Kill();
+        absl::SleepFor(absl::Milliseconds(500));
+        restarted = std::make_unique<WorkerProcess>(data_, address);
+      });
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") rejoined")));
   const std::vector<WorkerRow> rows = ReadWorkers(out);
@@ -190,16 +194,18 @@ TEST(Faults, SetupFailureOnOneWorkerIsToleratedWithResilience) {
   const std::string config = NewTempDir("config") + "/c.textproto";
   WriteFileOrDie(config, R"pb(
     algorithm { name: "sgd" }
-    problem { name: "least_squares" file { path: "rows.csv" } }
+    problem {
+      name: "least_squares"
+      file { path: "rows.csv" }
+    }
     stop { iteration: 50 }
     resilience: 1
   )pb");
   const std::string out = NewTempDir("setup") + "/out";
-  ProcessResult run = RunProcess(
-      {Runfile("coordinator/aia"), "run", config,
-       "--workers=" + with_data.address() + "," + without_data.address(), "--data_root=" + data,
-       "--out=" + out},
-      absl::Seconds(30));
+  ProcessResult run = RunProcess({Runfile("coordinator/aia"), "run", config,
+                                  "--workers=" + with_data.address() + "," + without_data.address(),
+                                  "--data_root=" + data, "--out=" + out},
+                                 absl::Seconds(30));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::vector<WorkerRow> rows = ReadWorkers(out);
   EXPECT_EQ(rows[0].answers, 50);

@@ -108,9 +108,9 @@ WorkerProcess::WorkerProcess(const std::string& data_root, const std::string& li
     return;
   }
   const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  pid_t pid = Spawn({Runfile("worker/aia_worker"), "--listen=" + listen,
-                     "--data_root=" + data_root},
-                    out[1], null_fd);
+  pid_t pid =
+      Spawn({Runfile("worker/aia_worker"), "--listen=" + listen, "--data_root=" + data_root},
+            out[1], null_fd);
   close(out[1]);
   close(null_fd);
   pid_ = pid;

@@ -36,8 +36,7 @@ class WorkerProcess {
  public:
   // Starts aia_worker on `listen` with `data_root`; fails the test if it does not
   // announce its address within 10 s.
-  explicit WorkerProcess(const std::string& data_root,
-                         const std::string& listen = "127.0.0.1:0");
+  explicit WorkerProcess(const std::string& data_root, const std::string& listen = "127.0.0.1:0");
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;

@@ -48,8 +48,8 @@ double JsonDouble(const std::string& json, const std::string& key) {
   double value = std::nan("");
   if (at == std::string::npos) return value;
   const size_t start = at + key.size() + 4;
-  EXPECT_TRUE(absl::SimpleAtod(json.substr(start, json.find_first_of(",\n}", start) - start),
-                               &value));
+  EXPECT_TRUE(
+      absl::SimpleAtod(json.substr(start, json.find_first_of(",\n}", start) - start), &value));
   return value;
 }
 

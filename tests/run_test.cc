@@ -25,29 +25,29 @@ namespace {
 
 using ::aia::testing::JsonIntList;
 using ::aia::testing::NewTempDir;
-using ::aia::testing::ReadCsv;
-using ::aia::testing::ToInt;
 using ::aia::testing::ProcessResult;
+using ::aia::testing::ReadCsv;
 using ::aia::testing::ReadFileOrDie;
-using ::aia::testing::RunProcess;
 using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
+using ::aia::testing::ToInt;
 using ::aia::testing::WorkerProcess;
 using ::aia::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 
 constexpr char kSyntheticSgd[] = R"pb(
-name: "e2e"
-algorithm {
-  name: "sgd"
-  sgd { stepsize: 0.005 }
-}
-problem {
-  name: "least_squares"
-  synthetic { rows: 400 columns: 8 seed: 7 noise: 0.01 }
-}
-stop { iteration: 100000 time_s: 60 }
-save { iteration: 50 }
-seed: 3
+  name: "e2e"
+  algorithm {
+    name: "sgd"
+    sgd { stepsize: 0.005 }
+  }
+  problem {
+    name: "least_squares"
+    synthetic { rows: 400 columns: 8 seed: 7 noise: 0.01 }
+  }
+  stop { iteration: 100000 time_s: 60 }
+  save { iteration: 50 }
+  seed: 3
 )pb";
 
 // Writes `text` as a config file in a fresh directory; returns its path.
@@ -64,8 +64,8 @@ ProcessResult Aia(std::vector<std::string> args, absl::Duration timeout = absl::
 
 TEST(AiaRun, AsynchronousRunWritesTheRunDirectory) {
   const std::string out = NewTempDir("run") + "/out";
-  ProcessResult run = Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=3",
-                           "--set", "stop.iteration=600", "--out=" + out, "--quiet"});
+  ProcessResult run = Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=3", "--set",
+                           "stop.iteration=600", "--out=" + out, "--quiet"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr("completed: iteration after 600 iterations"));
 
@@ -156,26 +156,38 @@ TEST(AiaRun, ShippedExampleRunsOnHeartScale) {
 
 TEST(AiaRun, StopsOnTimeWhenWorkersAreSilent) {
   const std::string config = WriteConfig(R"pb(
-    algorithm { name: "echo" echo { dimension: 4 delay_s: 30 } }
-    problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
+    algorithm {
+      name: "echo"
+      echo { dimension: 4 delay_s: 30 }
+    }
+    problem {
+      name: "least_squares"
+      synthetic { rows: 4 columns: 2 }
+    }
     stop { time_s: 0.5 }
     limits { shutdown_timeout_s: 1 }
   )pb");
   const std::string out = NewTempDir("time") + "/out";
-  ProcessResult run = Aia({"run", config, "--local_workers=2", "--out=" + out, "--quiet"},
-                          absl::Seconds(30));
+  ProcessResult run =
+      Aia({"run", config, "--local_workers=2", "--out=" + out, "--quiet"}, absl::Seconds(30));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string summary = ReadFileOrDie(out + "/summary.json");
   EXPECT_THAT(summary, HasSubstr("\"stop_reason\": \"time_s\""));
   EXPECT_THAT(summary, HasSubstr("\"iterations\": 0"));
-  EXPECT_LT(run.wall, absl::Seconds(15));  // not the 30 s the workers would take
+  EXPECT_LT(run.wall, absl::Seconds(15));               // not the 30 s the workers would take
   EXPECT_EQ(ReadCsv(out + "/history.csv").size(), 2u);  // header and record 0
 }
 
 TEST(AiaRun, InterruptCancelsTheRunAndKeepsTheHistory) {
   const std::string config = WriteConfig(R"pb(
-    algorithm { name: "echo" echo { dimension: 3 delay_s: 0.01 } }
-    problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
+    algorithm {
+      name: "echo"
+      echo { dimension: 3 delay_s: 0.01 }
+    }
+    problem {
+      name: "least_squares"
+      synthetic { rows: 4 columns: 2 }
+    }
     stop { time_s: 60 }
     save { iteration: 1 }
   )pb");
@@ -214,7 +226,8 @@ TEST(AiaRun, SavesOncePerEpoch) {
 }
 
 TEST(AiaRun, MalformedConfigNamesLineAndColumn) {
-  const std::string config = WriteConfig("name: \"x\"\nstop {\n  iteration 10\n}\n", "bad.textproto");
+  const std::string config =
+      WriteConfig("name: \"x\"\nstop {\n  iteration 10\n}\n", "bad.textproto");
   ProcessResult run = Aia({"run", config, "--local_workers=1"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("bad.textproto:3:13"));
@@ -224,14 +237,17 @@ TEST(AiaRun, MalformedConfigNamesLineAndColumn) {
 }
 
 TEST(AiaRun, UnknownAlgorithmAndProblemListTheKnownNames) {
-  ProcessResult algorithm = Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=1", "--set",
-                                 "algorithm.name=newton"});
+  ProcessResult algorithm = Aia(
+      {"run", WriteConfig(kSyntheticSgd), "--local_workers=1", "--set", "algorithm.name=newton"});
   EXPECT_EQ(algorithm.exit_code, 2);
-  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: cutting_plane, echo, gd_aggregation, gd_averaging, sgd, trust_region"));
+  EXPECT_THAT(algorithm.err, HasSubstr("unknown algorithm 'newton'; known: cutting_plane, echo, "
+                                       "gd_aggregation, gd_averaging, sgd, trust_region"));
   ProcessResult problem =
       Aia({"validate", WriteConfig(kSyntheticSgd), "--set", "problem.name=lasso"});
   EXPECT_EQ(problem.exit_code, 2);
-  EXPECT_THAT(problem.err, HasSubstr("unknown problem 'lasso'; known: l1_regression, least_squares, two_stage_lp"));
+  EXPECT_THAT(
+      problem.err,
+      HasSubstr("unknown problem 'lasso'; known: l1_regression, least_squares, two_stage_lp"));
 }
 
 TEST(AiaRun, BadOverridesAndUsageExitTwo) {
@@ -246,9 +262,12 @@ TEST(AiaRun, BadOverridesAndUsageExitTwo) {
   EXPECT_EQ(no_workers.exit_code, 2);
   EXPECT_THAT(no_workers.err, HasSubstr("give exactly one of --local_workers"));
   ProcessResult no_stop = Aia({"validate", WriteConfig(R"pb(
-    algorithm { name: "sgd" }
-    problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
-  )pb")});
+                                 algorithm { name: "sgd" }
+                                 problem {
+                                   name: "least_squares"
+                                   synthetic { rows: 4 columns: 2 }
+                                 }
+                               )pb")});
   EXPECT_EQ(no_stop.exit_code, 2);
   EXPECT_THAT(no_stop.err, HasSubstr("stop: set at least one of"));
   ProcessResult missing = Aia({"run", "/nonexistent/config.textproto", "--local_workers=1"});
@@ -266,13 +285,16 @@ TEST(AiaRun, DataMissingOnAWorkerFailsTheRunNamingWorkerAndPath) {
   WorkerProcess with_data(data), without_data(empty);
   const std::string config = WriteConfig(R"pb(
     algorithm { name: "sgd" }
-    problem { name: "least_squares" file { path: "rows.csv" } }
+    problem {
+      name: "least_squares"
+      file { path: "rows.csv" }
+    }
     stop { iteration: 100 }
   )pb");
   const std::string out = NewTempDir("missing") + "/out";
-  ProcessResult run = Aia({"run", config, "--workers=" + with_data.address() + "," +
-                                               without_data.address(),
-                           "--data_root=" + data, "--out=" + out});
+  ProcessResult run =
+      Aia({"run", config, "--workers=" + with_data.address() + "," + without_data.address(),
+           "--data_root=" + data, "--out=" + out});
   EXPECT_EQ(run.exit_code, 1) << run.err;
   const std::string expected = absl::StrCat("worker 1 (", without_data.address(), ")");
   EXPECT_THAT(run.err, HasSubstr(expected));
@@ -314,8 +336,8 @@ TEST(AiaRun, WorkersFileIsValidated) {
 TEST(AiaRun, RefusesToOverwriteARun) {
   const std::string out = NewTempDir("twice") + "/out";
   const std::string config = WriteConfig(kSyntheticSgd);
-  ASSERT_EQ(Aia({"run", config, "--local_workers=1", "--set", "stop.iteration=10",
-                 "--out=" + out, "--quiet"})
+  ASSERT_EQ(Aia({"run", config, "--local_workers=1", "--set", "stop.iteration=10", "--out=" + out,
+                 "--quiet"})
                 .exit_code,
             0);
   ProcessResult again = Aia({"run", config, "--local_workers=1", "--set", "stop.iteration=10",

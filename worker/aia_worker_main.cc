@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -15,7 +16,6 @@
 #include <cstring>
 #include <string>
 #include <thread>
-#include <algorithm>
 #include <vector>
 
 #include "absl/flags/flag.h"

@@ -10,8 +10,8 @@ std::string ProblemCache::Key(const v1::ProblemSpec& spec, const std::string& da
                               int worker_index, int worker_count) {
   std::string spec_bytes;
   spec.SerializeToString(&spec_bytes);
-  std::string key = absl::StrCat(data_root, "\n", worker_index, "/", worker_count, "\n",
-                                 spec_bytes);
+  std::string key =
+      absl::StrCat(data_root, "\n", worker_index, "/", worker_count, "\n", spec_bytes);
   if (spec.has_file()) {
     // A relative path is relative to the data root; an unreadable file gets no
     // stamp and is never cached, because building it fails.

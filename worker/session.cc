@@ -52,9 +52,8 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
   const absl::Time start = absl::Now();
   if (setup.worker_count() < 1 || setup.worker_index() < 0 ||
       setup.worker_index() >= setup.worker_count()) {
-    return absl::InvalidArgumentError(absl::StrCat("Setup has worker index ",
-                                                   setup.worker_index(), " of ",
-                                                   setup.worker_count()));
+    return absl::InvalidArgumentError(absl::StrCat("Setup has worker index ", setup.worker_index(),
+                                                   " of ", setup.worker_count()));
   }
   AlgorithmContext algorithm_context{setup.algorithm(), setup.seed(), setup.worker_index(),
                                      setup.worker_count()};
@@ -71,8 +70,8 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
     return absl::InvalidArgumentError("Setup has a negative straggler shape or scale");
   }
   straggler_state_ = stragglers_.seed() + static_cast<uint64_t>(setup.worker_index()) + 1;
-  cache_key_ = ProblemCache::Key(setup.problem(), data_root_, setup.worker_index(),
-                                 setup.worker_count());
+  cache_key_ =
+      ProblemCache::Key(setup.problem(), data_root_, setup.worker_index(), setup.worker_count());
   problem_ = cache_->Take(cache_key_);
   const bool cached = problem_ != nullptr;
   if (!cached) {

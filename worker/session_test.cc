@@ -30,7 +30,7 @@ TEST(LomaxDelay, HasTheLomaxMeanAndTail) {
     beyond += x > 0.1;
   }
   EXPECT_NEAR(sum / n, scale / (shape - 1), 0.05 * scale / (shape - 1));  // mean 0.01
-  const double tail = std::pow(1 + 0.1 / scale, -shape);                   // P(> 0.1) = 1/216
+  const double tail = std::pow(1 + 0.1 / scale, -shape);                  // P(> 0.1) = 1/216
   EXPECT_NEAR(static_cast<double>(beyond) / n, tail, 0.15 * tail);
 }
 

@@ -195,8 +195,8 @@ grpc::ServerBidiReactor<ToWorker, FromWorker>* WorkerServer::Impl::Session(
 
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Start(const Options& options) {
   if (options.max_message_bytes < 1024 || options.max_message_bytes > INT32_MAX) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_message_bytes must be in [1024, 2^31), got ", options.max_message_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_message_bytes must be in [1024, 2^31), got ", options.max_message_bytes));
   }
   auto impl = std::make_unique<Impl>(options);
   grpc::EnableDefaultHealthCheckService(true);

@@ -203,15 +203,15 @@ class CuttingPlane : public Algorithm {
     return values;
   }
   std::map<std::string, double> FinalReport(const Problem&) override {
-    std::map<std::string, double> report = {{"objective", upper_bound_},
-                                            {"lower_bound", lower_bound_},
-                                            {"gap", Gap()},
-                                            {"candidates", static_cast<double>(next_candidate_)},
-                                            {"evaluations", static_cast<double>(evaluations_)},
-                                            {"cuts", static_cast<double>(master_->cuts())},
-                                            {"feasibility_cuts",
-                                             static_cast<double>(feasibility_cuts_)},
-                                            {"chunk", static_cast<double>(chunk_)}};
+    std::map<std::string, double> report = {
+        {"objective", upper_bound_},
+        {"lower_bound", lower_bound_},
+        {"gap", Gap()},
+        {"candidates", static_cast<double>(next_candidate_)},
+        {"evaluations", static_cast<double>(evaluations_)},
+        {"cuts", static_cast<double>(master_->cuts())},
+        {"feasibility_cuts", static_cast<double>(feasibility_cuts_)},
+        {"chunk", static_cast<double>(chunk_)}};
     if (options_.trust_region) report["radius"] = radius_;
     return report;
   }

@@ -155,11 +155,10 @@ void CutModel::AddRow(const Cut& cut) {
   const CoinBigIndex starts[2] = {0, static_cast<CoinBigIndex>(columns.size())};
   const double row_lower = cut.constant;
   const double row_upper = COIN_DBL_MAX;
-  // The new row's slack enters the basis, so the previous basis stays valid and dual
-  // feasible: the next dual() starts from it.
   lp_->addRows(1, &row_lower, &row_upper, starts, columns.data(), elements.data());
-  // The new row's slack is basic: said, not assumed (before the first solve there is
-  // no basis yet).
+  // The new row's slack enters the basis (said, not assumed; before the first solve
+  // there is no basis yet), so the previous basis stays valid and dual feasible:
+  // the next dual() starts from it.
   if (lp_->statusExists()) lp_->setRowStatus(lp_->numberRows() - 1, ClpSimplex::basic);
 }
 

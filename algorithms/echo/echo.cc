@@ -36,8 +36,8 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
     return Vector(a);
   }
   // Synchronous: the first answer of the round goes back to everyone.
-  absl::StatusOr<Vector> SyncCentralStep(
-      const std::vector<std::pair<int, ConstVectorRef>>& answers, const Problem& central) override {
+  absl::StatusOr<Vector> SyncCentralStep(const std::vector<std::pair<int, ConstVectorRef>>& answers,
+                                         const Problem& central) override {
     return CentralStep(answers.front().second, answers.front().first, central);
   }
 

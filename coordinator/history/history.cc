@@ -22,13 +22,11 @@ namespace {
 constexpr const char* kBaseColumns[] = {"record", "iteration", "epoch",
                                         "time_s", "precision", "worker"};
 // Files a run writes; Create refuses a directory holding any of them.
-constexpr const char* kRunFiles[] = {
-    "history.csv",   "summary.json",  "config.textproto",
-    "queries.npy",   "queries.binpb", "answers.npy",
-    "answers.binpb", "answers.csv",   "workers.csv"};
+constexpr const char* kRunFiles[] = {"history.csv",   "summary.json",  "config.textproto",
+                                     "queries.npy",   "queries.binpb", "answers.npy",
+                                     "answers.binpb", "answers.csv",   "workers.csv"};
 
-absl::Status ErrnoStatus(int error_number, absl::string_view what,
-                         absl::string_view path) {
+absl::Status ErrnoStatus(int error_number, absl::string_view what, absl::string_view path) {
   return absl::ErrnoToStatus(error_number, absl::StrCat(what, " ", path));
 }
 
@@ -128,14 +126,12 @@ std::string JsonString(absl::string_view s) {
 
 // Writes `content` to `path` + ".tmp" and renames it over `path`, so readers
 // see the old or the new file whole.
-absl::Status WriteFileAtomically(const std::string& path,
-                                 absl::string_view content, bool sync) {
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view content, bool sync) {
   const std::string temp = path + ".tmp";
   std::FILE* file = std::fopen(temp.c_str(), "wb");
   if (file == nullptr) return ErrnoStatus(errno, "cannot create", temp);
-  bool ok =
-      std::fwrite(content.data(), 1, content.size(), file) == content.size() &&
-      std::fflush(file) == 0;
+  bool ok = std::fwrite(content.data(), 1, content.size(), file) == content.size() &&
+            std::fflush(file) == 0;
   if (ok && sync) ok = fsync(fileno(file)) == 0;
   const int error_number = errno;
   if (std::fclose(file) != 0 && ok) {
@@ -164,16 +160,14 @@ std::string Varint(uint64_t value) {
 absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
     const std::string& dir, const aia::v1::RunConfig& resolved_config,
     const std::vector<std::string>& extra_columns) {
-  std::vector<std::string> columns(std::begin(kBaseColumns),
-                                   std::end(kBaseColumns));
+  std::vector<std::string> columns(std::begin(kBaseColumns), std::end(kBaseColumns));
   std::set<std::string> seen(columns.begin(), columns.end());
   for (const std::string& name : extra_columns) {
     if (name.empty()) {
       return absl::InvalidArgumentError("history: empty extra column name");
     }
     if (!seen.insert(name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("history: column '", name, "' given twice"));
+      return absl::InvalidArgumentError(absl::StrCat("history: column '", name, "' given twice"));
     }
     columns.push_back(name);
   }
@@ -181,8 +175,7 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   if (error) {
-    return absl::ErrnoToStatus(error.value(),
-                               absl::StrCat("cannot create directory ", dir));
+    return absl::ErrnoToStatus(error.value(), absl::StrCat("cannot create directory ", dir));
   }
   auto run = absl::WrapUnique(new RunDirectory(dir, extra_columns.size()));
   for (const char* name : kRunFiles) {
@@ -195,12 +188,10 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   }
 
   std::string config_text;
-  if (!google::protobuf::TextFormat::PrintToString(resolved_config,
-                                                   &config_text)) {
+  if (!google::protobuf::TextFormat::PrintToString(resolved_config, &config_text)) {
     return absl::InternalError("cannot print the config as text");
   }
-  RETURN_IF_ERROR(WriteFileAtomically(run->FilePath("config.textproto"),
-                                      config_text,
+  RETURN_IF_ERROR(WriteFileAtomically(run->FilePath("config.textproto"), config_text,
                                       /*sync=*/false));
 
   const std::string history_path = run->FilePath("history.csv");
@@ -211,8 +202,7 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   }
   std::vector<std::string> header;
   for (const std::string& name : columns) header.push_back(CsvField(name));
-  RETURN_IF_ERROR(
-      run->WriteLine(run->history_, history_path, absl::StrJoin(header, ",")));
+  RETURN_IF_ERROR(run->WriteLine(run->history_, history_path, absl::StrJoin(header, ",")));
   return run;
 }
 
@@ -223,8 +213,7 @@ RunDirectory::RunDirectory(std::string dir, int64_t extra_columns)
 }
 
 RunDirectory::~RunDirectory() {
-  for (std::FILE* file :
-       {history_, answers_csv_, queries_.binpb, answer_payloads_.binpb}) {
+  for (std::FILE* file : {history_, answers_csv_, queries_.binpb, answer_payloads_.binpb}) {
     if (file != nullptr) std::fclose(file);
   }
 }
@@ -243,36 +232,32 @@ absl::Status RunDirectory::WriteLine(std::FILE* file, const std::string& name,
   return absl::OkStatus();
 }
 
-absl::Status RunDirectory::CheckPayload(const PayloadFile& file,
-                                        absl::string_view payload,
+absl::Status RunDirectory::CheckPayload(const PayloadFile& file, absl::string_view payload,
                                         bool dense) const {
   if (file.dense.has_value() && *file.dense != dense) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "history: ", file.stem, " are ", *file.dense ? "dense" : "not dense",
-        " since the first one, but this one is ",
-        dense ? "dense" : "not dense"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("history: ", file.stem, " are ", *file.dense ? "dense" : "not dense",
+                     " since the first one, but this one is ", dense ? "dense" : "not dense"));
   }
   if (!dense) return absl::OkStatus();
   if (payload.size() % sizeof(double) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "history: dense ", file.stem, " payload of ", payload.size(),
-        " bytes is not a whole number of float64"));
+    return absl::InvalidArgumentError(absl::StrCat("history: dense ", file.stem, " payload of ",
+                                                   payload.size(),
+                                                   " bytes is not a whole number of float64"));
   }
   const int64_t dim = payload.size() / sizeof(double);
   if (file.npy != nullptr && dim != file.npy->columns()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "history: dense ", file.stem, " of dimension ", dim, " in ", file.stem,
-        ".npy of dimension ", file.npy->columns()));
+    return absl::InvalidArgumentError(absl::StrCat("history: dense ", file.stem, " of dimension ",
+                                                   dim, " in ", file.stem, ".npy of dimension ",
+                                                   file.npy->columns()));
   }
   return absl::OkStatus();
 }
 
-absl::Status RunDirectory::WritePayload(PayloadFile& file,
-                                        absl::string_view payload, bool dense) {
+absl::Status RunDirectory::WritePayload(PayloadFile& file, absl::string_view payload, bool dense) {
   if (!file.dense.has_value()) {
     if (dense) {
-      auto npy = NpyWriter::Create(FilePath(file.stem + ".npy"),
-                                   payload.size() / sizeof(double));
+      auto npy = NpyWriter::Create(FilePath(file.stem + ".npy"), payload.size() / sizeof(double));
       if (!npy.ok()) {
         error_ = npy.status();
         return error_;
@@ -295,23 +280,20 @@ absl::Status RunDirectory::WritePayload(PayloadFile& file,
     return status;
   }
   const std::string length = Varint(payload.size());
-  if (std::fwrite(length.data(), 1, length.size(), file.binpb) !=
-          length.size() ||
-      std::fwrite(payload.data(), 1, payload.size(), file.binpb) !=
-          payload.size() ||
+  if (std::fwrite(length.data(), 1, length.size(), file.binpb) != length.size() ||
+      std::fwrite(payload.data(), 1, payload.size(), file.binpb) != payload.size() ||
       std::fflush(file.binpb) != 0) {
     error_ = ErrnoStatus(errno, "cannot write", FilePath(file.stem + ".binpb"));
   }
   return error_;
 }
 
-absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
-                                  bool dense) {
+absl::Status RunDirectory::Append(const Record& record, absl::string_view query, bool dense) {
   RETURN_IF_ERROR(error_);
   if (static_cast<int64_t>(record.extra.size()) != extra_columns_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("history: record has ", record.extra.size(),
-                     " extra values for ", extra_columns_, " extra columns"));
+    return absl::InvalidArgumentError(absl::StrCat("history: record has ", record.extra.size(),
+                                                   " extra values for ", extra_columns_,
+                                                   " extra columns"));
   }
   RETURN_IF_ERROR(CheckPayload(queries_, query, dense));
   // The query first: every row of history.csv then has its query on disk.
@@ -319,28 +301,25 @@ absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
 
   char time_s[64];
   std::snprintf(time_s, sizeof(time_s), "%.6f", record.time_s);
-  std::string line = absl::StrCat(
-      records_, ",", record.iteration, ",", record.epoch, ",", time_s, ",",
-      record.precision.has_value() ? FormatDouble(*record.precision) : "", ",",
-      record.worker.has_value() ? absl::StrCat(*record.worker) : "");
-  for (double value : record.extra)
-    absl::StrAppend(&line, ",", FormatDouble(value));
+  std::string line =
+      absl::StrCat(records_, ",", record.iteration, ",", record.epoch, ",", time_s, ",",
+                   record.precision.has_value() ? FormatDouble(*record.precision) : "", ",",
+                   record.worker.has_value() ? absl::StrCat(*record.worker) : "");
+  for (double value : record.extra) absl::StrAppend(&line, ",", FormatDouble(value));
   RETURN_IF_ERROR(WriteLine(history_, FilePath("history.csv"), line));
   ++records_;
   return absl::OkStatus();
 }
 
-absl::Status RunDirectory::AppendAnswer(int64_t record, int worker,
-                                        absl::string_view answer, bool dense) {
+absl::Status RunDirectory::AppendAnswer(int64_t record, int worker, absl::string_view answer,
+                                        bool dense) {
   RETURN_IF_ERROR(error_);
   if (record < 0 || record >= records_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("history: answer for record ", record, " but records 0..",
-                     records_ - 1, " are saved"));
+    return absl::InvalidArgumentError(absl::StrCat("history: answer for record ", record,
+                                                   " but records 0..", records_ - 1, " are saved"));
   }
   if (worker < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("history: answer from worker ", worker));
+    return absl::InvalidArgumentError(absl::StrCat("history: answer from worker ", worker));
   }
   RETURN_IF_ERROR(CheckPayload(answer_payloads_, answer, dense));
   const std::string csv_path = FilePath("answers.csv");
@@ -353,19 +332,16 @@ absl::Status RunDirectory::AppendAnswer(int64_t record, int worker,
     RETURN_IF_ERROR(WriteLine(answers_csv_, csv_path, "record,worker"));
   }
   RETURN_IF_ERROR(WritePayload(answer_payloads_, answer, dense));
-  RETURN_IF_ERROR(
-      WriteLine(answers_csv_, csv_path, absl::StrCat(record, ",", worker)));
+  RETURN_IF_ERROR(WriteLine(answers_csv_, csv_path, absl::StrCat(record, ",", worker)));
   ++answers_;
   return absl::OkStatus();
 }
 
 absl::Status RunDirectory::WriteWorkers(const std::vector<WorkerRow>& workers) {
-  std::string content =
-      "worker,address,answers,failures,mean_compute_s,state,cause\n";
+  std::string content = "worker,address,answers,failures,mean_compute_s,state,cause\n";
   for (const WorkerRow& row : workers) {
-    absl::StrAppend(&content, row.worker, ",", CsvField(row.address), ",",
-                    row.answers, ",", row.failures, ",",
-                    FormatDouble(row.mean_compute_s), ",", CsvField(row.state),
+    absl::StrAppend(&content, row.worker, ",", CsvField(row.address), ",", row.answers, ",",
+                    row.failures, ",", FormatDouble(row.mean_compute_s), ",", CsvField(row.state),
                     ",", CsvField(row.cause), "\n");
   }
   return WriteFileAtomically(FilePath("workers.csv"), content,
@@ -375,14 +351,12 @@ absl::Status RunDirectory::WriteWorkers(const std::vector<WorkerRow>& workers) {
 std::string RunDirectory::SummaryJson(const Summary& summary) {
   std::vector<std::string> fields;
   fields.push_back(absl::StrCat("\"status\": ", JsonString(summary.status)));
-  fields.push_back(
-      absl::StrCat("\"stop_reason\": ", JsonString(summary.stop_reason)));
+  fields.push_back(absl::StrCat("\"stop_reason\": ", JsonString(summary.stop_reason)));
   fields.push_back(absl::StrCat("\"iterations\": ", summary.iterations));
   fields.push_back(absl::StrCat("\"epochs\": ", summary.epochs));
+  fields.push_back(absl::StrCat("\"elapsed_s\": ", JsonNumber(summary.elapsed_s)));
   fields.push_back(
-      absl::StrCat("\"elapsed_s\": ", JsonNumber(summary.elapsed_s)));
-  fields.push_back(absl::StrCat(
-      "\"answer_count\": [", absl::StrJoin(summary.answer_count, ", "), "]"));
+      absl::StrCat("\"answer_count\": [", absl::StrJoin(summary.answer_count, ", "), "]"));
   if (!summary.error.empty()) {
     fields.push_back(absl::StrCat("\"error\": ", JsonString(summary.error)));
   }
@@ -393,15 +367,13 @@ std::string RunDirectory::SummaryJson(const Summary& summary) {
   };
   std::vector<std::string> entries;
   for (const auto& [name, version] : summary.versions) {
-    entries.push_back(
-        absl::StrCat(JsonString(name), ": ", JsonString(version)));
+    entries.push_back(absl::StrCat(JsonString(name), ": ", JsonString(version)));
   }
   fields.push_back(absl::StrCat("\"versions\": ", object(entries)));
   if (!summary.report.empty()) {
     entries.clear();
     for (const auto& [name, value] : summary.report) {
-      entries.push_back(
-          absl::StrCat(JsonString(name), ": ", JsonNumber(value)));
+      entries.push_back(absl::StrCat(JsonString(name), ": ", JsonNumber(value)));
     }
     fields.push_back(absl::StrCat("\"report\": ", object(entries)));
   }

@@ -122,16 +122,14 @@ class RunDirectory {
   // columns, a dense query's size is not a multiple of 8 or differs from the
   // first dense query's (which fixes the dimension), or `dense` differs from
   // the first call's.
-  absl::Status Append(const Record& record, absl::string_view query,
-                      bool dense);
+  absl::Status Append(const Record& record, absl::string_view query, bool dense);
 
   // Saves one answer behind saved record `record` and its origin `worker`:
   // the answer to answers.npy (dense, same rules as Append) or answers.binpb,
   // and a row of answers.csv. The files are created on first use.
   // InvalidArgument (nothing written) if `record` is not a saved record,
   // worker < 0, or the answer breaks the dense rules.
-  absl::Status AppendAnswer(int64_t record, int worker,
-                            absl::string_view answer, bool dense);
+  absl::Status AppendAnswer(int64_t record, int worker, absl::string_view answer, bool dense);
 
   // Writes workers.csv whole, replacing the previous one atomically; may be
   // called any number of times during a run.
@@ -162,12 +160,9 @@ class RunDirectory {
 
   RunDirectory(std::string dir, int64_t extra_columns);
 
-  absl::Status CheckPayload(const PayloadFile& file, absl::string_view payload,
-                            bool dense) const;
-  absl::Status WritePayload(PayloadFile& file, absl::string_view payload,
-                            bool dense);
-  absl::Status WriteLine(std::FILE* file, const std::string& name,
-                         const std::string& line);
+  absl::Status CheckPayload(const PayloadFile& file, absl::string_view payload, bool dense) const;
+  absl::Status WritePayload(PayloadFile& file, absl::string_view payload, bool dense);
+  absl::Status WriteLine(std::FILE* file, const std::string& name, const std::string& line);
   std::string FilePath(absl::string_view name) const;
 
   std::string dir_;

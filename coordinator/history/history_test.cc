@@ -36,8 +36,7 @@ std::string ReadFile(const std::string& path) {
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
 
 std::string Dense(const std::vector<double>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()),
-                     values.size() * sizeof(double));
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
 }
 
 aia::v1::RunConfig SampleConfig() {
@@ -48,8 +47,8 @@ aia::v1::RunConfig SampleConfig() {
   return config;
 }
 
-std::unique_ptr<RunDirectory> MustCreate(
-    const std::string& dir, const std::vector<std::string>& extra = {}) {
+std::unique_ptr<RunDirectory> MustCreate(const std::string& dir,
+                                         const std::vector<std::string>& extra = {}) {
   auto run = RunDirectory::Create(dir, SampleConfig(), extra);
   EXPECT_TRUE(run.ok()) << run.status();
   return run.ok() ? std::move(run).value() : nullptr;
@@ -63,11 +62,10 @@ TEST(RunDirectory, CreateWritesConfigAndHistoryHeader) {
   EXPECT_EQ(ReadFile(dir + "/history.csv"),
             "record,iteration,epoch,time_s,precision,worker,loss,\"a,b\"\n");
   aia::v1::RunConfig read;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      ReadFile(dir + "/config.textproto"), &read));
+  ASSERT_TRUE(
+      google::protobuf::TextFormat::ParseFromString(ReadFile(dir + "/config.textproto"), &read));
   EXPECT_EQ(read.SerializeAsString(), SampleConfig().SerializeAsString());
-  EXPECT_NE(ReadFile(dir + "/config.textproto").find("name: \"sample\""),
-            std::string::npos);
+  EXPECT_NE(ReadFile(dir + "/config.textproto").find("name: \"sample\""), std::string::npos);
   // Nothing else before the first record.
   EXPECT_FALSE(Exists(dir + "/queries.npy"));
   EXPECT_FALSE(Exists(dir + "/answers.csv"));
@@ -79,16 +77,14 @@ TEST(RunDirectory, RefusesAnExistingRun) {
   { ASSERT_NE(MustCreate(dir), nullptr); }
   auto again = RunDirectory::Create(dir, SampleConfig());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(again.status().message().find("history.csv"), std::string::npos)
-      << again.status();
+  EXPECT_NE(again.status().message().find("history.csv"), std::string::npos) << again.status();
 
   const std::string finished = TestDir("refuse_summary");
   std::filesystem::create_directories(finished);
   std::ofstream(finished + "/summary.json") << "{}";
   auto over = RunDirectory::Create(finished, SampleConfig());
   EXPECT_EQ(over.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(over.status().message().find("summary.json"), std::string::npos)
-      << over.status();
+  EXPECT_NE(over.status().message().find("summary.json"), std::string::npos) << over.status();
   EXPECT_EQ(ReadFile(finished + "/summary.json"), "{}");
   EXPECT_FALSE(Exists(finished + "/history.csv"));
 }
@@ -101,17 +97,11 @@ TEST(RunDirectory, AcceptsAnEmptyExistingDirectory) {
 }
 
 TEST(RunDirectory, RejectsBadExtraColumns) {
-  EXPECT_EQ(RunDirectory::Create(TestDir("dup"), SampleConfig(), {"epoch"})
-                .status()
-                .code(),
+  EXPECT_EQ(RunDirectory::Create(TestDir("dup"), SampleConfig(), {"epoch"}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RunDirectory::Create(TestDir("dup2"), SampleConfig(), {"x", "x"})
-                .status()
-                .code(),
+  EXPECT_EQ(RunDirectory::Create(TestDir("dup2"), SampleConfig(), {"x", "x"}).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(RunDirectory::Create(TestDir("empty_col"), SampleConfig(), {""})
-                .status()
-                .code(),
+  EXPECT_EQ(RunDirectory::Create(TestDir("empty_col"), SampleConfig(), {""}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -119,20 +109,15 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
   const std::string dir = TestDir("dense");
   auto run = MustCreate(dir, {"loss"});
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(run->Append(Record{0, 0, 0.0, std::nullopt, std::nullopt, {2.5}},
-                          Dense({1, 2, 3}), true)
-                  .ok());
-  ASSERT_TRUE(run->Append(Record{1, 0, 0.0123456789, 0.1, 2, {-1e-7}},
-                          Dense({4, 5, 6}), true)
-                  .ok());
-  ASSERT_TRUE(run->Append(Record{7,
-                                 3,
-                                 12.5,
-                                 1.0 / 3,
-                                 0,
-                                 {std::numeric_limits<double>::quiet_NaN()}},
-                          Dense({7, 8, 9}), true)
-                  .ok());
+  ASSERT_TRUE(
+      run->Append(Record{0, 0, 0.0, std::nullopt, std::nullopt, {2.5}}, Dense({1, 2, 3}), true)
+          .ok());
+  ASSERT_TRUE(
+      run->Append(Record{1, 0, 0.0123456789, 0.1, 2, {-1e-7}}, Dense({4, 5, 6}), true).ok());
+  ASSERT_TRUE(
+      run->Append(Record{7, 3, 12.5, 1.0 / 3, 0, {std::numeric_limits<double>::quiet_NaN()}},
+                  Dense({7, 8, 9}), true)
+          .ok());
   EXPECT_EQ(run->records(), 3);
   const std::string expected =
       "record,iteration,epoch,time_s,precision,worker,loss\n"
@@ -147,8 +132,7 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
   EXPECT_FALSE(Exists(dir + "/queries.binpb"));
 
   // Errors write nothing.
-  absl::Status status =
-      run->Append(Record{8, 3, 13, 0.5, 1, {0}}, Dense({1, 2}), true);
+  absl::Status status = run->Append(Record{8, 3, 13, 0.5, 1, {0}}, Dense({1, 2}), true);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(status.message().find("dimension 2"), std::string::npos) << status;
   status = run->Append(Record{8, 3, 13, 0.5, 1, {0}}, "12345678901", true);
@@ -166,8 +150,8 @@ TEST(RunDirectory, DenseHistoryRowsAndQueries) {
 // Reads a length-delimited file with protobuf's own varint reader.
 std::vector<std::string> ReadDelimited(const std::string& path) {
   const std::string bytes = ReadFile(path);
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            bytes.size());
   std::vector<std::string> messages;
   uint32_t size;
   while (in.ReadVarint32(&size)) {
@@ -189,19 +173,15 @@ TEST(RunDirectory, NonDenseQueriesAreLengthDelimited) {
   const std::vector<std::string> queries = {"first", "", std::string(300, 'x'),
                                             std::string("\0\x80\xff", 3)};
   for (size_t i = 0; i < queries.size(); ++i) {
-    ASSERT_TRUE(
-        run->Append(
-               Record{static_cast<int64_t>(i), 0, 0.5 * i, std::nullopt, 1, {}},
-               queries[i], false)
-            .ok());
+    ASSERT_TRUE(run->Append(Record{static_cast<int64_t>(i), 0, 0.5 * i, std::nullopt, 1, {}},
+                            queries[i], false)
+                    .ok());
   }
   EXPECT_EQ(ReadDelimited(dir + "/queries.binpb"), queries);
   // A 300-byte message has a two-byte length.
-  EXPECT_EQ(ReadFile(dir + "/queries.binpb").substr(6, 3),
-            std::string("\0\xac\x02", 3));
+  EXPECT_EQ(ReadFile(dir + "/queries.binpb").substr(6, 3), std::string("\0\xac\x02", 3));
   EXPECT_FALSE(Exists(dir + "/queries.npy"));
-  EXPECT_EQ(run->Append(Record{9, 0, 9, std::nullopt, 1, {}}, Dense({1}), true)
-                .code(),
+  EXPECT_EQ(run->Append(Record{9, 0, 9, std::nullopt, 1, {}}, Dense({1}), true).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReadFile(dir + "/history.csv"),
             "record,iteration,epoch,time_s,precision,worker\n"
@@ -218,11 +198,9 @@ TEST(RunDirectory, DenseAnswers) {
   // No record yet.
   EXPECT_EQ(run->AppendAnswer(0, 0, Dense({1, 2}), true).code(),
             absl::StatusCode::kInvalidArgument);
-  ASSERT_TRUE(run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}},
-                          Dense({0, 0, 0}), true)
-                  .ok());
   ASSERT_TRUE(
-      run->Append(Record{1, 0, 1, 2.0, 1, {}}, Dense({1, 1, 1}), true).ok());
+      run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}}, Dense({0, 0, 0}), true).ok());
+  ASSERT_TRUE(run->Append(Record{1, 0, 1, 2.0, 1, {}}, Dense({1, 1, 1}), true).ok());
   EXPECT_FALSE(Exists(dir + "/answers.csv"));
   EXPECT_FALSE(Exists(dir + "/answers.npy"));
   ASSERT_TRUE(run->AppendAnswer(1, 1, Dense({1, 2}), true).ok());
@@ -233,8 +211,7 @@ TEST(RunDirectory, DenseAnswers) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(run->AppendAnswer(1, 0, Dense({3, 4, 5}), true).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(run->AppendAnswer(1, 0, "x", false).code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(run->AppendAnswer(1, 0, "x", false).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(run->answers(), 2);
   EXPECT_EQ(ReadFile(dir + "/answers.csv"), "record,worker\n1,1\n1,0\n");
   auto answers = ReadNpy(dir + "/answers.npy");
@@ -248,13 +225,10 @@ TEST(RunDirectory, NonDenseAnswers) {
   const std::string dir = TestDir("answers_binpb");
   auto run = MustCreate(dir);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(
-      run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}}, "q0", false)
-          .ok());
+  ASSERT_TRUE(run->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {}}, "q0", false).ok());
   ASSERT_TRUE(run->AppendAnswer(0, 3, "answer one", false).ok());
   ASSERT_TRUE(run->AppendAnswer(0, 4, "", false).ok());
-  EXPECT_EQ(ReadDelimited(dir + "/answers.binpb"),
-            (std::vector<std::string>{"answer one", ""}));
+  EXPECT_EQ(ReadDelimited(dir + "/answers.binpb"), (std::vector<std::string>{"answer one", ""}));
   EXPECT_EQ(ReadFile(dir + "/answers.csv"), "record,worker\n0,3\n0,4\n");
   EXPECT_FALSE(Exists(dir + "/answers.npy"));
 }
@@ -263,10 +237,9 @@ TEST(RunDirectory, WorkersCsvIsQuotedAndReplaced) {
   const std::string dir = TestDir("workers");
   auto run = MustCreate(dir);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(
-      run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive", ""},
-                         {1, "host,b:7001", 3, 1, 1e-3, "lost", "said \"bye\""}})
-          .ok());
+  ASSERT_TRUE(run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive", ""},
+                                 {1, "host,b:7001", 3, 1, 1e-3, "lost", "said \"bye\""}})
+                  .ok());
   EXPECT_EQ(ReadFile(dir + "/workers.csv"),
             "worker,address,answers,failures,mean_compute_s,state,cause\n"
             "0,10.0.0.1:7000,12,0,0.25,alive,\n"
@@ -321,8 +294,7 @@ TEST(RunDirectory, SummaryJsonEscapesAndOmitsEmptyFields) {
   summary.status = "failed";
   summary.stop_reason = "";
   summary.elapsed_s = std::numeric_limits<double>::infinity();
-  summary.error =
-      std::string("worker 1 \"w1\" lost\nC:\\tmp\t\x01 caf\xc3\xa9 \xff!");
+  summary.error = std::string("worker 1 \"w1\" lost\nC:\\tmp\t\x01 caf\xc3\xa9 \xff!");
   EXPECT_EQ(RunDirectory::SummaryJson(summary),
             R"({
   "status": "failed",

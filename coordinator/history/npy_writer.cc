@@ -25,14 +25,12 @@ constexpr char kMagic[] = "\x93NUMPY";  // 6 bytes
 constexpr int64_t kMagicSize = 6;
 // Magic, version (2 bytes), header length (2 bytes).
 constexpr int64_t kFixedSize = kMagicSize + 2 + 2;
-constexpr char kDictPrefix[] =
-    "{'descr': '<f8', 'fortran_order': False, 'shape': (";
+constexpr char kDictPrefix[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (";
 constexpr char kDictSuffix[] = "), }";
 // Room reserved for the row count: more digits than any int64_t has.
 constexpr int64_t kRowDigits = 20;
 
-absl::Status ErrnoStatus(int error_number, absl::string_view what,
-                         absl::string_view path) {
+absl::Status ErrnoStatus(int error_number, absl::string_view what, absl::string_view path) {
   return absl::ErrnoToStatus(error_number, absl::StrCat(what, " ", path));
 }
 
@@ -43,8 +41,8 @@ std::string ShapeText(int64_t rows, int64_t columns) {
 }  // namespace
 
 int64_t NpyWriter::PreambleSize(int64_t columns) {
-  const int64_t dict = sizeof(kDictPrefix) - 1 + kRowDigits + 2 +
-                       absl::StrCat(columns).size() + sizeof(kDictSuffix) - 1;
+  const int64_t dict = sizeof(kDictPrefix) - 1 + kRowDigits + 2 + absl::StrCat(columns).size() +
+                       sizeof(kDictSuffix) - 1;
   const int64_t unpadded = kFixedSize + dict + 1;  // + '\n'
   return (unpadded + 63) / 64 * 64;
 }
@@ -63,18 +61,17 @@ std::string NpyWriter::Preamble(int64_t rows, int64_t columns) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(
-    const std::string& path, int64_t columns) {
+absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(const std::string& path,
+                                                             int64_t columns) {
   if (columns < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "NpyWriter: negative column count ", columns, " for ", path));
+    return absl::InvalidArgumentError(
+        absl::StrCat("NpyWriter: negative column count ", columns, " for ", path));
   }
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) return ErrnoStatus(errno, "cannot create", path);
   std::unique_ptr<NpyWriter> writer(new NpyWriter(path, file, columns));
   const std::string preamble = Preamble(0, columns);
-  if (std::fwrite(preamble.data(), 1, preamble.size(), file) !=
-      preamble.size()) {
+  if (std::fwrite(preamble.data(), 1, preamble.size(), file) != preamble.size()) {
     return ErrnoStatus(errno, "cannot write", path);
   }
   RETURN_IF_ERROR(writer->Flush());
@@ -102,18 +99,18 @@ absl::Status NpyWriter::Append(const double* row) {
 
 absl::Status NpyWriter::Append(const Eigen::Ref<const Vector>& row) {
   if (row.size() != columns_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("NpyWriter: row of size ", row.size(), " for ", path_,
-                     " whose rows have ", columns_, " columns"));
+    return absl::InvalidArgumentError(absl::StrCat("NpyWriter: row of size ", row.size(), " for ",
+                                                   path_, " whose rows have ", columns_,
+                                                   " columns"));
   }
   return Append(row.data());
 }
 
 absl::Status NpyWriter::AppendBytes(absl::string_view row) {
   if (row.size() != static_cast<size_t>(columns_) * sizeof(double)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("NpyWriter: row of ", row.size(), " bytes for ", path_,
-                     " whose rows are ", columns_ * sizeof(double), " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("NpyWriter: row of ", row.size(), " bytes for ",
+                                                   path_, " whose rows are ",
+                                                   columns_ * sizeof(double), " bytes"));
   }
   RETURN_IF_ERROR(error_);
   if (std::fwrite(row.data(), 1, row.size(), file_) != row.size()) {
@@ -129,8 +126,7 @@ absl::Status NpyWriter::Flush() {
   // Same size as the header written at Create, so only the digits change.
   const std::string preamble = Preamble(rows_, columns_);
   if (std::fseek(file_, 0, SEEK_SET) != 0 ||
-      std::fwrite(preamble.data(), 1, preamble.size(), file_) !=
-          preamble.size() ||
+      std::fwrite(preamble.data(), 1, preamble.size(), file_) != preamble.size() ||
       std::fseek(file_, 0, SEEK_END) != 0 || std::fflush(file_) != 0) {
     error_ = ErrnoStatus(errno, "cannot write", path_);
     return error_;
@@ -146,25 +142,22 @@ absl::StatusOr<std::pair<std::vector<int64_t>, std::vector<double>>> ReadNpy(
   buffer << in.rdbuf();
   const std::string bytes = buffer.str();
   auto invalid = [&path](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ReadNpy: ", path, ": ", why));
+    return absl::InvalidArgumentError(absl::StrCat("ReadNpy: ", path, ": ", why));
   };
   if (bytes.size() < kFixedSize ||
-      absl::string_view(bytes).substr(0, kMagicSize) !=
-          absl::string_view(kMagic, kMagicSize)) {
+      absl::string_view(bytes).substr(0, kMagicSize) != absl::string_view(kMagic, kMagicSize)) {
     return invalid("no .npy magic");
   }
   if (bytes[6] != 1 || bytes[7] != 0) return invalid("not version 1.0");
-  const size_t header_size = static_cast<unsigned char>(bytes[8]) |
-                             static_cast<unsigned char>(bytes[9]) << 8;
+  const size_t header_size =
+      static_cast<unsigned char>(bytes[8]) | static_cast<unsigned char>(bytes[9]) << 8;
   if (bytes.size() < kFixedSize + header_size) return invalid("short header");
   absl::string_view header(bytes.data() + kFixedSize, header_size);
   if (header.empty() || header.back() != '\n') {
     return invalid("header does not end in a newline");
   }
   header = absl::StripTrailingAsciiWhitespace(header);
-  if (!absl::ConsumePrefix(&header, kDictPrefix) ||
-      !absl::ConsumeSuffix(&header, kDictSuffix)) {
+  if (!absl::ConsumePrefix(&header, kDictPrefix) || !absl::ConsumeSuffix(&header, kDictSuffix)) {
     return invalid(absl::StrCat("unsupported header: ", header));
   }
   std::vector<int64_t> shape;
@@ -181,13 +174,12 @@ absl::StatusOr<std::pair<std::vector<int64_t>, std::vector<double>>> ReadNpy(
   }
   const size_t data_size = bytes.size() - kFixedSize - header_size;
   if (data_size != static_cast<size_t>(count) * sizeof(double)) {
-    return invalid(absl::StrCat("data is ", data_size, " bytes, shape needs ",
-                                count * sizeof(double)));
+    return invalid(
+        absl::StrCat("data is ", data_size, " bytes, shape needs ", count * sizeof(double)));
   }
   std::vector<double> values(count);
   if (count > 0) {
-    std::memcpy(values.data(), bytes.data() + kFixedSize + header_size,
-                data_size);
+    std::memcpy(values.data(), bytes.data() + kFixedSize + header_size, data_size);
   }
   return std::make_pair(std::move(shape), std::move(values));
 }

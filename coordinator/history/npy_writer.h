@@ -45,8 +45,8 @@ class NpyWriter {
   // Creates (or truncates) `path` and writes the header of a (0, columns)
   // array. InvalidArgument if columns < 0; an errno-derived status if the file
   // cannot be written.
-  static absl::StatusOr<std::unique_ptr<NpyWriter>> Create(
-      const std::string& path, int64_t columns);
+  static absl::StatusOr<std::unique_ptr<NpyWriter>> Create(const std::string& path,
+                                                           int64_t columns);
 
   // Flushes (as Flush) and closes the file.
   ~NpyWriter();

@@ -33,8 +33,7 @@ void WriteFile(const std::string& path, const std::string& content) {
 // The preamble NumPy itself writes for shape (rows, 3): 128 bytes, header
 // length 118 (0x76), the dict padded with spaces, then '\n'.
 std::string ExpectedPreamble3(const std::string& rows) {
-  std::string dict =
-      "{'descr': '<f8', 'fortran_order': False, 'shape': (" + rows + ", 3), }";
+  std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + rows + ", 3), }";
   std::string out("\x93NUMPY\x01\x00\x76\x00", 10);
   out += dict;
   out += std::string(128 - 1 - out.size(), ' ');
@@ -43,8 +42,7 @@ std::string ExpectedPreamble3(const std::string& rows) {
 }
 
 std::string DoubleBytes(const std::vector<double>& values) {
-  return std::string(reinterpret_cast<const char*>(values.data()),
-                     values.size() * sizeof(double));
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
 }
 
 TEST(NpyWriter, EmptyFileHeaderBytes) {
@@ -71,8 +69,7 @@ TEST(NpyWriter, OneRowHeaderAndData) {
   const double row[3] = {1.5, -2.0, 1e300};
   ASSERT_TRUE((*writer)->Append(row).ok());
   ASSERT_TRUE((*writer)->Flush().ok());
-  EXPECT_EQ(ReadFile(path),
-            ExpectedPreamble3("1") + DoubleBytes({1.5, -2.0, 1e300}));
+  EXPECT_EQ(ReadFile(path), ExpectedPreamble3("1") + DoubleBytes({1.5, -2.0, 1e300}));
 }
 
 TEST(NpyWriter, ManyRowsHeaderStaysValidAfterEachFlush) {
@@ -98,17 +95,15 @@ TEST(NpyWriter, PreambleSizeDoesNotDependOnRows) {
   for (int64_t columns : std::vector<int64_t>{0, 1, 7, 1000000, 123456789012}) {
     const int64_t size = NpyWriter::PreambleSize(columns);
     EXPECT_EQ(size % 64, 0) << columns;
-    for (int64_t rows : {int64_t{0}, int64_t{9}, int64_t{1} << 40,
-                         std::numeric_limits<int64_t>::max()}) {
+    for (int64_t rows :
+         {int64_t{0}, int64_t{9}, int64_t{1} << 40, std::numeric_limits<int64_t>::max()}) {
       const std::string preamble = NpyWriter::Preamble(rows, columns);
-      ASSERT_EQ(static_cast<int64_t>(preamble.size()), size)
-          << rows << " " << columns;
-      const int header_size = static_cast<unsigned char>(preamble[8]) |
-                              static_cast<unsigned char>(preamble[9]) << 8;
+      ASSERT_EQ(static_cast<int64_t>(preamble.size()), size) << rows << " " << columns;
+      const int header_size =
+          static_cast<unsigned char>(preamble[8]) | static_cast<unsigned char>(preamble[9]) << 8;
       EXPECT_EQ(10 + header_size, size);
       EXPECT_EQ(preamble.back(), '\n');
-      EXPECT_NE(preamble.find(
-                    absl::StrCat("'shape': (", rows, ", ", columns, "), }")),
+      EXPECT_NE(preamble.find(absl::StrCat("'shape': (", rows, ", ", columns, "), }")),
                 std::string::npos);
     }
   }
@@ -145,8 +140,7 @@ TEST(ReadNpy, RejectsOtherFormats) {
   f4.replace(f4.find("<f8"), 3, "<f4");
   WriteFile(path, f4);
   EXPECT_EQ(ReadNpy(path).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ReadNpy(TempPath("missing.npy")).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadNpy(TempPath("missing.npy")).status().code(), absl::StatusCode::kNotFound);
 }
 
 std::string RunCommand(const std::string& command) {
@@ -167,9 +161,8 @@ TEST(NpyWriter, NumpyLoadsTheFile) {
   const std::string path = TempPath("numpy.npy");
   auto writer = NpyWriter::Create(path, 3);
   ASSERT_TRUE(writer.ok()) << writer.status();
-  const std::string command =
-      "/usr/bin/python3 -c \"import numpy; a=numpy.load('" + path +
-      "'); print(a.shape, a.dtype, a.sum())\" 2>&1";
+  const std::string command = "/usr/bin/python3 -c \"import numpy; a=numpy.load('" + path +
+                              "'); print(a.shape, a.dtype, a.sum())\" 2>&1";
   EXPECT_EQ(RunCommand(command), "(0, 3) float64 0.0\n");
   for (int i = 0; i < 5; ++i) {
     const double row[3] = {3.0 * i, 3.0 * i + 1, 3.0 * i + 2};

@@ -16,23 +16,20 @@ namespace {
 absl::Status CheckSpec(const v1::ProblemSpec& spec) {
   if (spec.params_case() != v1::ProblemSpec::kLeastSquares &&
       spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem '", spec.name(),
-                     "' takes problem.least_squares parameters, not field ",
-                     static_cast<int>(spec.params_case()), " of problem"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "problem '", spec.name(), "' takes problem.least_squares parameters, not field ",
+        static_cast<int>(spec.params_case()), " of problem"));
   }
   // A field this build does not know is most likely another problem's
   // parameters from a newer config; ignoring it would run a different problem
   // than asked for.
-  const google::protobuf::UnknownFieldSet& unknown =
-      spec.GetReflection()->GetUnknownFields(spec);
+  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
   if (!unknown.empty()) {
     std::vector<int> numbers;
-    for (int k = 0; k < unknown.field_count(); ++k)
-      numbers.push_back(unknown.field(k).number());
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem has fields this build does not know (numbers ",
-        absl::StrJoin(numbers, ", "), "); is the config for another version?"));
+    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem has fields this build does not know (numbers ",
+                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
   }
   return absl::OkStatus();
 }
@@ -40,24 +37,20 @@ absl::Status CheckSpec(const v1::ProblemSpec& spec) {
 }  // namespace
 
 LeastSquares::LeastSquares(Matrix a, Vector b, std::string description)
-    : a_(std::move(a)),
-      b_(std::move(b)),
-      description_(std::move(description)) {}
+    : a_(std::move(a)), b_(std::move(b)), description_(std::move(description)) {}
 
-absl::StatusOr<std::unique_ptr<LeastSquares>> LeastSquares::Create(
-    const ProblemContext& context) {
+absl::StatusOr<std::unique_ptr<LeastSquares>> LeastSquares::Create(const ProblemContext& context) {
   RETURN_IF_ERROR(CheckSpec(context.spec));
   ASSIGN_OR_RETURN(DataShard shard, LoadShard(context));
   const bool intercept = context.spec.least_squares().intercept();
   const int64_t features = shard.data.features.cols();
   if (features == 0 && !intercept) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        shard.data.source, " has no features (and there is no intercept)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(shard.data.source, " has no features (and there is no intercept)"));
   }
   std::string description =
       absl::StrCat("least_squares: ", shard.description, ", ", features,
-                   features == 1 ? " feature" : " features",
-                   intercept ? " + intercept" : "");
+                   features == 1 ? " feature" : " features", intercept ? " + intercept" : "");
   Matrix a;
   if (intercept) {
     a.resize(shard.data.features.rows(), features + 1);
@@ -66,16 +59,15 @@ absl::StatusOr<std::unique_ptr<LeastSquares>> LeastSquares::Create(
   } else {
     a = std::move(shard.data.features);
   }
-  return std::make_unique<LeastSquares>(
-      std::move(a), std::move(shard.data.labels), std::move(description));
+  return std::make_unique<LeastSquares>(std::move(a), std::move(shard.data.labels),
+                                        std::move(description));
 }
 
 double LeastSquares::Objective(const Eigen::Ref<const Vector>& x) const {
   return 0.5 * (a_ * x - b_).squaredNorm();
 }
 
-void LeastSquares::Gradient(const Eigen::Ref<const Vector>& x,
-                            Vector& gradient) const {
+void LeastSquares::Gradient(const Eigen::Ref<const Vector>& x, Vector& gradient) const {
   const Vector residual = a_ * x - b_;
   gradient.noalias() = a_.transpose() * residual;
 }
@@ -86,10 +78,8 @@ void LeastSquares::RowGradient(const Eigen::Ref<const Vector>& x, int64_t i,
   gradient = row.transpose() * (row.dot(x) - b_(i));
 }
 
-absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(
-    const ProblemContext& context) {
-  ASSIGN_OR_RETURN(std::unique_ptr<LeastSquares> problem,
-                   LeastSquares::Create(context));
+absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(const ProblemContext& context) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LeastSquares> problem, LeastSquares::Create(context));
   return std::unique_ptr<Problem>(std::move(problem));
 }
 

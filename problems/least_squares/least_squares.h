@@ -39,8 +39,7 @@ class LeastSquares : public FiniteSumProblem {
   // sources and errors). Also InvalidArgument for another problem's parameters
   // or fields this build does not know, and for data with no features and no
   // intercept.
-  static absl::StatusOr<std::unique_ptr<LeastSquares>> Create(
-      const ProblemContext& context);
+  static absl::StatusOr<std::unique_ptr<LeastSquares>> Create(const ProblemContext& context);
 
   // `a`: rows × dimension, `b`: rows labels; `description` for Describe().
   LeastSquares(Matrix a, Vector b, std::string description);
@@ -52,11 +51,9 @@ class LeastSquares : public FiniteSumProblem {
   // 1/2 ||A x - b||^2.
   double Objective(const Eigen::Ref<const Vector>& x) const override;
   // A'(A x - b).
-  void Gradient(const Eigen::Ref<const Vector>& x,
-                Vector& gradient) const override;
+  void Gradient(const Eigen::Ref<const Vector>& x, Vector& gradient) const override;
   // a_i (a_i' x - b_i), for 0 <= i < rows().
-  void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i,
-                   Vector& gradient) const override;
+  void RowGradient(const Eigen::Ref<const Vector>& x, int64_t i, Vector& gradient) const override;
 
   // This worker's rows (with the column of ones last if intercept) and labels.
   const Matrix& A() const { return a_; }
@@ -69,8 +66,7 @@ class LeastSquares : public FiniteSumProblem {
 };
 
 // The registered factory: LeastSquares::Create.
-absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(
-    const ProblemContext& context);
+absl::StatusOr<std::unique_ptr<Problem>> NewLeastSquares(const ProblemContext& context);
 
 }  // namespace aia
 

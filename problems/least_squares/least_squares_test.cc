@@ -22,21 +22,18 @@ using ::testing::HasSubstr;
 
 v1::ProblemSpec ParseSpec(const std::string& text) {
   v1::ProblemSpec spec;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &spec))
-      << text;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &spec)) << text;
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<LeastSquares>> Build(
-    const v1::ProblemSpec& spec, const std::string& data_root = "/",
-    int index = 0, int count = 1) {
+absl::StatusOr<std::unique_ptr<LeastSquares>> Build(const v1::ProblemSpec& spec,
+                                                    const std::string& data_root = "/",
+                                                    int index = 0, int count = 1) {
   return LeastSquares::Create(ProblemContext{spec, data_root, index, count});
 }
 
-std::unique_ptr<LeastSquares> MustBuild(const v1::ProblemSpec& spec,
-                                        int index = 0, int count = 1) {
-  absl::StatusOr<std::unique_ptr<LeastSquares>> problem =
-      Build(spec, "/", index, count);
+std::unique_ptr<LeastSquares> MustBuild(const v1::ProblemSpec& spec, int index = 0, int count = 1) {
+  absl::StatusOr<std::unique_ptr<LeastSquares>> problem = Build(spec, "/", index, count);
   EXPECT_TRUE(problem.ok()) << problem.status();
   return problem.ok() ? std::move(*problem) : nullptr;
 }
@@ -92,10 +89,8 @@ TEST(LeastSquares, GradientMatchesFiniteDifferences) {
     Vector plus = x, minus = x;
     plus(j) += h;
     minus(j) -= h;
-    const double numeric =
-        (problem->Objective(plus) - problem->Objective(minus)) / (2 * h);
-    EXPECT_NEAR(gradient(j), numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
-        << "j=" << j;
+    const double numeric = (problem->Objective(plus) - problem->Objective(minus)) / (2 * h);
+    EXPECT_NEAR(gradient(j), numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << "j=" << j;
   }
 }
 
@@ -112,16 +107,14 @@ TEST(LeastSquares, GradientIsTheSumOfRowGradients) {
   }
   Vector gradient;
   problem->Gradient(x, gradient);
-  EXPECT_TRUE(gradient.isApprox(sum, 1e-12)) << gradient.transpose() << "\n"
-                                             << sum.transpose();
+  EXPECT_TRUE(gradient.isApprox(sum, 1e-12)) << gradient.transpose() << "\n" << sum.transpose();
 }
 
 TEST(LeastSquares, TheLeastSquaresSolutionMinimizesTheObjective) {
   v1::ProblemSpec spec = ParseSpec(kSynthetic);
   std::unique_ptr<LeastSquares> problem = MustBuild(spec);
   ASSERT_NE(problem, nullptr);
-  const Vector solution =
-      problem->A().colPivHouseholderQr().solve(problem->b());
+  const Vector solution = problem->A().colPivHouseholderQr().solve(problem->b());
   const double best = problem->Objective(solution);
   Vector gradient;
   problem->Gradient(solution, gradient);
@@ -143,8 +136,7 @@ TEST(LeastSquares, ShardsPartitionTheRows) {
   const Vector x = Vector::LinSpaced(central->dimension(), 1, -2);
   Vector central_gradient;
   central->Gradient(x, central_gradient);
-  for (auto sharding :
-       {v1::ProblemSpec::CONTIGUOUS, v1::ProblemSpec::STRIDED}) {
+  for (auto sharding : {v1::ProblemSpec::CONTIGUOUS, v1::ProblemSpec::STRIDED}) {
     spec.set_sharding(sharding);
     for (int workers : {1, 2, 3, 7}) {
       double objective = 0;
@@ -161,11 +153,9 @@ TEST(LeastSquares, ShardsPartitionTheRows) {
         gradient += g;
       }
       EXPECT_EQ(rows, central->rows());
-      EXPECT_NEAR(objective, central->Objective(x),
-                  1e-12 * central->Objective(x))
+      EXPECT_NEAR(objective, central->Objective(x), 1e-12 * central->Objective(x))
           << workers << " workers";
-      EXPECT_TRUE(gradient.isApprox(central_gradient, 1e-12))
-          << workers << " workers";
+      EXPECT_TRUE(gradient.isApprox(central_gradient, 1e-12)) << workers << " workers";
     }
   }
 }
@@ -212,18 +202,15 @@ TEST(LeastSquares, SyntheticLabelsAreALinearModelPlusNoise) {
   ASSERT_NE(problem, nullptr);
   // Without noise b = A x* exactly, so the least-squares fit leaves no
   // residual.
-  const Vector solution =
-      problem->A().colPivHouseholderQr().solve(problem->b());
+  const Vector solution = problem->A().colPivHouseholderQr().solve(problem->b());
   EXPECT_LT(problem->Objective(solution), 1e-20 * problem->b().squaredNorm());
 }
 
 TEST(LeastSquares, InterceptAppendsAColumnOfOnes) {
   // y = 3 + 2 x exactly.
-  const std::string path =
-      WriteFile("line.libsvm", "5 1:1\n7 1:2\n3\n11 1:4\n");
-  v1::ProblemSpec spec =
-      ParseSpec(absl::StrCat("name: 'least_squares' file { path: '", path,
-                             "' } least_squares { intercept: true }"));
+  const std::string path = WriteFile("line.libsvm", "5 1:1\n7 1:2\n3\n11 1:4\n");
+  v1::ProblemSpec spec = ParseSpec(absl::StrCat("name: 'least_squares' file { path: '", path,
+                                                "' } least_squares { intercept: true }"));
   std::unique_ptr<LeastSquares> problem = MustBuild(spec);
   ASSERT_NE(problem, nullptr);
   EXPECT_EQ(problem->dimension(), 2);
@@ -242,8 +229,8 @@ TEST(LeastSquares, InterceptAppendsAColumnOfOnes) {
 
 TEST(LeastSquares, ReadsCsvByFileName) {
   const std::string path = WriteFile("line.csv", "x,y\n1,5\n2,7\n");
-  v1::ProblemSpec spec = ParseSpec(absl::StrCat(
-      "name: 'least_squares' file { path: '", path, "' label_column: 1 }"));
+  v1::ProblemSpec spec =
+      ParseSpec(absl::StrCat("name: 'least_squares' file { path: '", path, "' label_column: 1 }"));
   std::unique_ptr<LeastSquares> problem = MustBuild(spec);
   ASSERT_NE(problem, nullptr);
   EXPECT_EQ(problem->A(), Eigen::Vector2d(1, 2));
@@ -252,8 +239,7 @@ TEST(LeastSquares, ReadsCsvByFileName) {
 
 TEST(LeastSquares, IsRegisteredAsLeastSquares) {
   v1::ProblemSpec spec = ParseSpec(kSynthetic);
-  absl::StatusOr<std::unique_ptr<Problem>> problem =
-      NewProblem(ProblemContext{spec, "/", 0, 1});
+  absl::StatusOr<std::unique_ptr<Problem>> problem = NewProblem(ProblemContext{spec, "/", 0, 1});
   ASSERT_TRUE(problem.ok()) << problem.status();
   auto* finite_sum = dynamic_cast<FiniteSumProblem*>(problem->get());
   ASSERT_NE(finite_sum, nullptr);
@@ -291,61 +277,46 @@ TEST(LeastSquares, RejectsAWorkerWithoutRows) {
 }
 
 TEST(LeastSquares, RejectsBadSources) {
-  ExpectError(Build(ParseSpec("name: 'least_squares'")),
-              absl::StatusCode::kInvalidArgument,
+  ExpectError(Build(ParseSpec("name: 'least_squares'")), absl::StatusCode::kInvalidArgument,
               "problem.file or problem.synthetic is required");
-  ExpectError(Build(ParseSpec(
-                  "name: 'least_squares' synthetic { rows: 0 columns: 2 }")),
+  ExpectError(Build(ParseSpec("name: 'least_squares' synthetic { rows: 0 columns: 2 }")),
               absl::StatusCode::kInvalidArgument, "problem.synthetic.rows");
-  ExpectError(
-      Build(ParseSpec(
-          "name: 'least_squares' synthetic { rows: 100000 columns: 2000 }")),
-      absl::StatusCode::kInvalidArgument, "problem.synthetic.columns");
-  ExpectError(Build(ParseSpec(
-                  "name: 'least_squares' synthetic { rows: 3 columns: 0 }")),
+  ExpectError(Build(ParseSpec("name: 'least_squares' synthetic { rows: 100000 columns: 2000 }")),
               absl::StatusCode::kInvalidArgument, "problem.synthetic.columns");
-  ExpectError(
-      Build(ParseSpec(
-          "name: 'least_squares' synthetic { rows: 3 columns: 1 noise: -1 }")),
-      absl::StatusCode::kInvalidArgument, "problem.synthetic.noise");
+  ExpectError(Build(ParseSpec("name: 'least_squares' synthetic { rows: 3 columns: 0 }")),
+              absl::StatusCode::kInvalidArgument, "problem.synthetic.columns");
+  ExpectError(Build(ParseSpec("name: 'least_squares' synthetic { rows: 3 columns: 1 noise: -1 }")),
+              absl::StatusCode::kInvalidArgument, "problem.synthetic.noise");
 }
 
 TEST(LeastSquares, MissingFileIsNotFoundNamingThePath) {
   const std::string root = TempDirectory();
-  v1::ProblemSpec spec =
-      ParseSpec("name: 'least_squares' file { path: 'no/such.libsvm' }");
-  ExpectError(Build(spec, root), absl::StatusCode::kNotFound,
-              root + "/no/such.libsvm");
+  v1::ProblemSpec spec = ParseSpec("name: 'least_squares' file { path: 'no/such.libsvm' }");
+  ExpectError(Build(spec, root), absl::StatusCode::kNotFound, root + "/no/such.libsvm");
 }
 
 TEST(LeastSquares, RejectsPathsOutsideTheDataRoot) {
   const std::string root = TempDirectory() + "/data_root";
   ::mkdir(root.c_str(), 0755);
   WriteFile("secret.libsvm", "1 1:1\n");
-  v1::ProblemSpec spec =
-      ParseSpec("name: 'least_squares' file { path: '../secret.libsvm' }");
+  v1::ProblemSpec spec = ParseSpec("name: 'least_squares' file { path: '../secret.libsvm' }");
   ExpectError(Build(spec, root), absl::StatusCode::kPermissionDenied,
               "data path '../secret.libsvm' is outside the data root");
   // The same file is fine from a root that contains it.
   spec.mutable_file()->set_path("secret.libsvm");
-  absl::StatusOr<std::unique_ptr<LeastSquares>> problem =
-      Build(spec, TempDirectory());
+  absl::StatusOr<std::unique_ptr<LeastSquares>> problem = Build(spec, TempDirectory());
   EXPECT_TRUE(problem.ok()) << problem.status();
 }
 
-constexpr char kHeartScale[] =
-    "/usr/share/doc/liblinear-tools/examples/heart_scale";
+constexpr char kHeartScale[] = "/usr/share/doc/liblinear-tools/examples/heart_scale";
 
 TEST(LeastSquares, ReadsHeartScale) {
   struct stat info;
   if (::stat(kHeartScale, &info) != 0) {
-    GTEST_SKIP() << kHeartScale
-                 << " is absent: apt-get install liblinear-tools";
+    GTEST_SKIP() << kHeartScale << " is absent: apt-get install liblinear-tools";
   }
-  v1::ProblemSpec spec =
-      ParseSpec("name: 'least_squares' file { path: 'examples/heart_scale' }");
-  absl::StatusOr<std::unique_ptr<LeastSquares>> all =
-      Build(spec, "/usr/share/doc/liblinear-tools");
+  v1::ProblemSpec spec = ParseSpec("name: 'least_squares' file { path: 'examples/heart_scale' }");
+  absl::StatusOr<std::unique_ptr<LeastSquares>> all = Build(spec, "/usr/share/doc/liblinear-tools");
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ((*all)->rows(), 270);
   EXPECT_EQ((*all)->dimension(), 13);
@@ -372,10 +343,8 @@ TEST(LeastSquares, FitsLongleyToTheNistCertifiedValues) {
   const std::string root = SharedData();
   struct stat info;
   if (::stat((root + "/ml/longley.libsvm.gz").c_str(), &info) != 0) {
-    GTEST_SKIP()
-        << root
-        << "/ml/longley.libsvm.gz is absent (set AIA_SHARED_DATA to the "
-        << "shared data folder to run this test)";
+    GTEST_SKIP() << root << "/ml/longley.libsvm.gz is absent (set AIA_SHARED_DATA to the "
+                 << "shared data folder to run this test)";
   }
   v1::ProblemSpec spec = ParseSpec(
       "name: 'least_squares' file { path: 'ml/longley.libsvm.gz' } "
@@ -396,11 +365,9 @@ TEST(LeastSquares, FitsLongleyToTheNistCertifiedValues) {
                                -0.511041056535807e-01,  1829.15146461355 / 1000,
                                -3482258.63459582 / 1000};
   for (int j = 0; j < 7; ++j) {
-    EXPECT_NEAR(solution(j), certified[j], 1e-6 * std::abs(certified[j]))
-        << "coefficient " << j;
+    EXPECT_NEAR(solution(j), certified[j], 1e-6 * std::abs(certified[j])) << "coefficient " << j;
   }
-  EXPECT_NEAR(solution(6), -3482.25863459582, 1e-6 * 3482.25863459582)
-      << "intercept";
+  EXPECT_NEAR(solution(6), -3482.25863459582, 1e-6 * 3482.25863459582) << "intercept";
 }
 
 }  // namespace
