@@ -332,21 +332,37 @@ class Run {
     return absl::OkStatus();
   }
 
+  enum class Wake {
+    kAnswer,  // an accepted answer is in the event
+    kOther,   // anything else happened (handled), or nothing
+    kTimeUp,  // the time limit is up
+  };
+
+  // Waits for the next event (or the next deadline) and handles all but an
+  // accepted answer, which it leaves to the loop. Each loop calls it once per
+  // turn, so that it re-checks its own state (a round completed by a loss, tasks
+  // to dispatch) after every event.
+  absl::StatusOr<Wake> Wait(Event& event) {
+    ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
+    if (state_.TimeIsUp(Elapsed())) return Wake::kTimeUp;
+    RETURN_IF_ERROR(Maintain());
+    if (!arrived) return Wake::kOther;
+    if (!IsAnswer(event)) {
+      RETURN_IF_ERROR(HandleEvent(event, ""));
+      return Wake::kOther;
+    }
+    ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
+    return accepted ? Wake::kAnswer : Wake::kOther;
+  }
+
   // The asynchronous central loop.
   absl::Status AsynchronousLoop() {
     while (true) {
       Event event;
-      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
-      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
-      RETURN_IF_ERROR(Maintain());
-      if (!arrived) continue;
+      ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+      if (wake == Wake::kTimeUp) return StopOnTime();
+      if (wake != Wake::kAnswer) continue;
       const int w = event.worker;
-      if (!IsAnswer(event)) {
-        RETURN_IF_ERROR(HandleEvent(event, ""));
-        continue;
-      }
-      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
-      if (!accepted) continue;
       const v1::Answer& answer = event.message.answer();
       absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), w, *central_);
       if (!query.ok()) {
@@ -381,16 +397,9 @@ class Run {
         continue;
       }
       Event event;
-      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
-      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
-      RETURN_IF_ERROR(Maintain());
-      if (!arrived) continue;
-      if (!IsAnswer(event)) {
-        RETURN_IF_ERROR(HandleEvent(event, ""));
-        continue;
-      }
-      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
-      if (accepted) round_[event.worker] = std::move(event.message);
+      ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+      if (wake == Wake::kTimeUp) return StopOnTime();
+      if (wake == Wake::kAnswer) round_[event.worker] = std::move(event.message);
     }
   }
 
@@ -405,17 +414,10 @@ class Run {
                                                           "' has no task left and did not stop"));
       }
       Event event;
-      ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
-      if (state_.TimeIsUp(Elapsed())) return StopOnTime();
-      RETURN_IF_ERROR(Maintain());
-      if (!arrived) continue;
+      ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+      if (wake == Wake::kTimeUp) return StopOnTime();
+      if (wake != Wake::kAnswer) continue;
       const int w = event.worker;
-      if (!IsAnswer(event)) {
-        RETURN_IF_ERROR(HandleEvent(event, ""));
-        continue;
-      }
-      ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
-      if (!accepted) continue;
       v1::TaskBlock sent, answers;
       sent.ParseFromString(in_flight_[w]->query().payload());
       if (!answers.ParseFromString(event.message.answer().payload()) ||
