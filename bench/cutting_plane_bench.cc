@@ -1,0 +1,588 @@
+// cutting_plane_bench: the asynchronous cutting-plane method against the
+// synchronous one on real two-stage stochastic LPs, with and without simulated
+// stragglers, for several local worker counts (bench/README.md).
+//
+//   bazel run -c opt //bench:cutting_plane_bench -- [--data=/work/shared/data]
+//       [--instances=stormg2_1000,storm_sampled] [--workers=1,2,4,8]
+//       [--stragglers=off,on] [--quick]
+//
+// Every case is one run of the `cutting_plane` plugin through the full stack: W
+// fresh aia_worker daemons on loopback (LocalWorkers, as `aia run
+// --local_workers=W` starts them) and RunCoordinator in this process, until the
+// relative gap is <= --tolerance. The methods:
+//   sync   alpha = 1, basket 1: the next candidate waits for every task of the
+//          current one (the synchronous L-shaped method, one cut per chunk).
+//   async  alpha = 0.6, basket 3: a candidate triggers the next once 60% of its
+//          tasks are back; at most 3 candidates have tasks out.
+// Both use chunk --chunk scenarios per task and block_size 1.
+//
+// Per case it prints the time to the tolerance (RunResult.elapsed_s: from q0 to
+// the stop, worker setup excluded), subproblems per second (the report's
+// evaluations * chunk / elapsed_s: recourse LPs solved, including those of
+// candidates that were superseded), parallel efficiency (t1 / tW) / W against
+// W = 1 of the same method, instance and straggler setting, the candidates, the
+// final objective and its relative distance to the reference (published optimum
+// for stormG2-1000; the extensive form solved by Clp for the sampled storm).
+//
+// Stragglers (RunConfig.stragglers): after each answer a worker sleeps a Lomax
+// delay, P(delay > t) = (1 + t / scale_s)^-shape, seeded per worker. By default
+// scale_s = --straggler_factor * the mean task time of the synchronous W = 1 run
+// without stragglers on the same instance (measured first), so the delays are
+// commensurate with the work on any machine.
+//
+// Exit status: 0 every case reached the tolerance at the reference, 1 a case
+// failed or its objective does not match, 2 bad flags, a missing binary or
+// missing data.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "base/status_macros.h"
+#include "coordinator/engine.h"
+#include "coordinator/local_workers.h"
+#include "problems/smps/smps.h"
+#include "proto/config.pb.h"
+
+ABSL_FLAG(std::string, data, "/work/shared/data",
+          "the shared data folder (holds smps/posts/storm and smps/wright/storm)");
+ABSL_FLAG(std::string, instances, "stormg2_1000,storm_sampled",
+          "comma-separated instances: stormg2_1000 (stormG2, 1000 scenarios), "
+          "storm_sampled (Linderoth & Wright's storm, --storm_sample scenarios)");
+ABSL_FLAG(std::string, workers, "1,2,4,8", "comma-separated worker counts W, each in [1, 64]");
+ABSL_FLAG(std::string, methods, "sync,async", "comma-separated methods: sync, async");
+ABSL_FLAG(std::string, stragglers, "off,on", "comma-separated straggler settings: off, on");
+ABSL_FLAG(int64_t, chunk, 25, "scenarios per task, the same for every case");
+ABSL_FLAG(double, tolerance, 1e-6, "stop at this relative gap (upper - lower) / max(1, |upper|)");
+ABSL_FLAG(double, time_s, 900, "a run that has not converged after this many seconds fails");
+ABSL_FLAG(int64_t, storm_sample, 200, "storm_sampled: scenarios drawn from storm's distribution");
+ABSL_FLAG(uint64_t, sample_seed, 3, "storm_sampled: the sampling seed");
+ABSL_FLAG(double, straggler_shape, 2.5, "Lomax shape of the straggler delays (> 1)");
+ABSL_FLAG(double, straggler_factor, 2.0,
+          "scale_s = this * the mean task time of the sync W = 1 run without stragglers");
+ABSL_FLAG(double, straggler_scale_s, 0,
+          "a fixed straggler scale_s for every instance (0: from --straggler_factor)");
+ABSL_FLAG(uint64_t, straggler_seed, 17, "seed of the straggler delays (worker i uses seed + i)");
+ABSL_FLAG(bool, extensive_form, true,
+          "storm_sampled: solve the extensive form with Clp for the reference (else the "
+          "first case's objective is the reference)");
+ABSL_FLAG(bool, quick, false,
+          "smoke run: storm_sampled with 100 scenarios, W = 1,2 (under a minute)");
+ABSL_FLAG(std::string, worker_binary, "",
+          "aia_worker executable (default: found as `aia` finds it)");
+
+// The Bazel compilation mode, from BUILD.bazel.
+#define AIA_STRINGIFY_INNER(x) #x
+#define AIA_STRINGIFY(x) AIA_STRINGIFY_INNER(x)
+#ifdef AIA_COMPILATION_MODE
+constexpr char kCompilationMode[] = AIA_STRINGIFY(AIA_COMPILATION_MODE);
+#else
+constexpr char kCompilationMode[] = "unknown";
+#endif
+
+namespace aia {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+// POSTS (posts/Post_Results): stormG2 with 1000 scenarios.
+constexpr double kStormG2_1000Optimum = 15802589.698;
+
+struct Instance {
+  std::string name;   // as in --instances
+  std::string label;  // for the table
+  std::string dir;    // under --data
+  std::string cor, tim, sto;
+  int64_t sample = 0;  // 0: every scenario
+  uint64_t seed = 0;
+  std::optional<double> reference;  // known in advance
+  std::string reference_source;
+};
+
+enum class Method { kSync, kAsync };
+
+struct Case {
+  const Instance* instance = nullptr;
+  Method method = Method::kSync;
+  int workers = 1;
+  bool stragglers = false;
+};
+
+struct Outcome {
+  double elapsed_s = 0;
+  double evaluations = 0;
+  double chunk = 0;
+  double candidates = 0;
+  double objective = 0;
+  double gap = 0;
+  double mean_task_s = 0;  // per answer, from workers.csv (stragglers included)
+};
+
+absl::StatusOr<std::vector<int64_t>> ParseIntegers(const std::string& flag, const std::string& text,
+                                                   int64_t low, int64_t high) {
+  std::vector<int64_t> values;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(item, &value) || value < low || value > high) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, "=", text, ": expected a comma-separated list of integers in [",
+                       low, ", ", high, "], got '", item, "'"));
+    }
+    values.push_back(value);
+  }
+  return values;
+}
+
+// A comma-separated list of words, each one of `known`.
+absl::StatusOr<std::vector<std::string>> ParseWords(const std::string& flag,
+                                                    const std::string& text,
+                                                    const std::vector<std::string>& known) {
+  std::vector<std::string> values;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    const std::string word(absl::StripAsciiWhitespace(item));
+    if (std::find(known.begin(), known.end(), word) == known.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", text, ": unknown '", word,
+                                                     "' (known: ", absl::StrJoin(known, ", "),
+                                                     ")"));
+    }
+    values.push_back(word);
+  }
+  return values;
+}
+
+std::vector<Instance> KnownInstances(int64_t storm_sample, uint64_t sample_seed) {
+  Instance stormg2;
+  stormg2.name = "stormg2_1000";
+  stormg2.label = "stormG2-1000";
+  stormg2.dir = "smps/posts/storm";
+  stormg2.cor = "stormg2.cor";
+  stormg2.tim = "stormg2.tim";
+  stormg2.sto = "stormg2-1000.sto";
+  stormg2.reference = kStormG2_1000Optimum;
+  stormg2.reference_source = "published optimum (POSTS)";
+  Instance storm;
+  storm.name = "storm_sampled";
+  storm.label = absl::StrCat("storm-", storm_sample);
+  storm.dir = "smps/wright/storm";
+  storm.cor = "storm.cor";
+  storm.tim = "storm.tim";
+  storm.sto = "storm.sto";
+  storm.sample = storm_sample;
+  storm.seed = sample_seed;
+  return {stormg2, storm};
+}
+
+v1::SmpsFiles SmpsFilesOf(const Instance& instance) {
+  v1::SmpsFiles files;
+  files.set_cor(absl::StrCat(instance.dir, "/", instance.cor));
+  files.set_tim(absl::StrCat(instance.dir, "/", instance.tim));
+  files.set_sto(absl::StrCat(instance.dir, "/", instance.sto));
+  files.set_sample(instance.sample);
+  files.set_seed(instance.seed);
+  return files;
+}
+
+absl::StatusOr<std::string> WorkerBinary() {
+  std::string flag = absl::GetFlag(FLAGS_worker_binary);
+  if (flag.empty()) return FindWorkerBinary();
+  if (access(flag.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("--worker_binary=", flag, " is not executable"));
+  }
+  return flag;
+}
+
+std::string CpuModel() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (absl::StartsWith(line, "model name")) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      }
+    }
+  }
+  return "unknown CPU";
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The number after "key": in summary.json (its keys are unique in our reading).
+absl::StatusOr<double> JsonNumber(const std::string& json, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\": ");
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) {
+    return absl::NotFoundError(absl::StrCat("summary.json has no \"", key, "\""));
+  }
+  const char* begin = json.c_str() + at + needle.size();
+  char* end = nullptr;
+  const double value = std::strtod(begin, &end);
+  if (end == begin) {
+    return absl::DataLossError(
+        absl::StrCat("summary.json: \"", key, "\" is not a number (", json.substr(at, 40), ")"));
+  }
+  return value;
+}
+
+// The mean compute time per answer over all workers, weighted by their answers
+// (workers.csv: worker,address,answers,failures,mean_compute_s,state,cause).
+double MeanTaskSeconds(const std::string& csv) {
+  double total_s = 0;
+  int64_t answers = 0;
+  bool header = true;
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const std::vector<std::string> fields = absl::StrSplit(line, ',');
+    int64_t n = 0;
+    double mean = 0;
+    if (fields.size() < 5 || !absl::SimpleAtoi(fields[2], &n) ||
+        !absl::SimpleAtod(fields[4], &mean)) {
+      continue;
+    }
+    total_s += n * mean;
+    answers += n;
+  }
+  return answers > 0 ? total_s / answers : 0;
+}
+
+absl::Status MakeDirectory(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+const char* MethodName(Method method) { return method == Method::kSync ? "sync" : "async"; }
+
+std::string CaseName(const Case& c) {
+  return absl::StrCat(c.instance->name, "-", MethodName(c.method), "-w", c.workers,
+                      c.stragglers ? "-stragglers" : "");
+}
+
+// One run to the tolerance. `straggler_scale_s` is used when c.stragglers.
+absl::StatusOr<Outcome> RunCase(const Case& c, double straggler_scale_s, const std::string& binary,
+                                const std::string& data, const std::string& scratch) {
+  const std::string name = CaseName(c);
+  LocalWorkers::Options worker_options;
+  worker_options.count = c.workers;
+  worker_options.binary = binary;
+  worker_options.data_root = data;
+  worker_options.log_dir = absl::StrCat(scratch, "/", name, "-logs");
+  RETURN_IF_ERROR(MakeDirectory(worker_options.log_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalWorkers> workers, LocalWorkers::Start(worker_options));
+
+  RunOptions options;
+  v1::RunConfig& config = options.config;
+  config.set_name(name);
+  config.mutable_algorithm()->set_name("cutting_plane");
+  v1::CuttingPlaneParams* params = config.mutable_algorithm()->mutable_cutting_plane();
+  params->set_alpha(c.method == Method::kSync ? 1.0 : 0.6);
+  params->set_basket(c.method == Method::kSync ? 1 : 3);
+  params->set_block_size(1);
+  params->set_chunk(absl::GetFlag(FLAGS_chunk));
+  params->set_tolerance(absl::GetFlag(FLAGS_tolerance));
+  config.mutable_problem()->set_name("two_stage_lp");
+  *config.mutable_problem()->mutable_smps() = SmpsFilesOf(*c.instance);
+  config.mutable_stop()->set_time_s(absl::GetFlag(FLAGS_time_s));
+  // Record 0, then rarely: the history is not what is measured.
+  config.mutable_save()->set_iteration(int64_t{1} << 40);
+  // Eight daemons reading 1000 scenarios on 2 cores take a while to be ready.
+  config.mutable_limits()->set_setup_timeout_s(600);
+  if (c.stragglers) {
+    v1::Stragglers* stragglers = config.mutable_stragglers();
+    stragglers->set_shape(absl::GetFlag(FLAGS_straggler_shape));
+    stragglers->set_scale_s(straggler_scale_s);
+    stragglers->set_seed(absl::GetFlag(FLAGS_straggler_seed));
+  }
+  options.workers = workers->addresses();
+  options.out_dir = absl::StrCat(scratch, "/", name);
+  options.data_root = data;
+  ASSIGN_OR_RETURN(RunResult result, RunCoordinator(options));
+  if (result.status != "completed" || result.stop_reason != "algorithm") {
+    return absl::InternalError(absl::StrCat(
+        "run ", name, " ", result.status,
+        result.status == "completed" ? absl::StrCat(" but stopped by ", result.stop_reason,
+                                                    " before the tolerance (raise --time_s)")
+                                     : absl::StrCat(": ", result.error)));
+  }
+  const std::string summary = ReadFile(options.out_dir + "/summary.json");
+  Outcome outcome;
+  outcome.elapsed_s = result.elapsed_s;
+  ASSIGN_OR_RETURN(outcome.evaluations, JsonNumber(summary, "evaluations"));
+  ASSIGN_OR_RETURN(outcome.chunk, JsonNumber(summary, "chunk"));
+  ASSIGN_OR_RETURN(outcome.candidates, JsonNumber(summary, "candidates"));
+  ASSIGN_OR_RETURN(outcome.objective, JsonNumber(summary, "objective"));
+  ASSIGN_OR_RETURN(outcome.gap, JsonNumber(summary, "gap"));
+  outcome.mean_task_s = MeanTaskSeconds(ReadFile(options.out_dir + "/workers.csv"));
+  std::error_code ignored;
+  std::filesystem::remove_all(options.out_dir, ignored);
+  std::filesystem::remove_all(worker_options.log_dir, ignored);
+  return outcome;
+}
+
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M", std::localtime(&now));
+  return buffer;
+}
+
+int Main() {
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  const int64_t storm_sample = quick ? 100 : absl::GetFlag(FLAGS_storm_sample);
+  const std::vector<Instance> known =
+      KnownInstances(storm_sample, absl::GetFlag(FLAGS_sample_seed));
+  auto usage = [](const absl::Status& status) {
+    std::fprintf(stderr, "cutting_plane_bench: %s\n", std::string(status.message()).c_str());
+    return kUsage;
+  };
+  absl::StatusOr<std::vector<std::string>> instance_names =
+      ParseWords("instances", quick ? "storm_sampled" : absl::GetFlag(FLAGS_instances),
+                 {"stormg2_1000", "storm_sampled"});
+  if (!instance_names.ok()) return usage(instance_names.status());
+  absl::StatusOr<std::vector<int64_t>> worker_counts =
+      ParseIntegers("workers", quick ? "1,2" : absl::GetFlag(FLAGS_workers), 1, 64);
+  if (!worker_counts.ok()) return usage(worker_counts.status());
+  absl::StatusOr<std::vector<std::string>> methods =
+      ParseWords("methods", absl::GetFlag(FLAGS_methods), {"sync", "async"});
+  if (!methods.ok()) return usage(methods.status());
+  absl::StatusOr<std::vector<std::string>> straggler_settings =
+      ParseWords("stragglers", absl::GetFlag(FLAGS_stragglers), {"off", "on"});
+  if (!straggler_settings.ok()) return usage(straggler_settings.status());
+  if (absl::GetFlag(FLAGS_chunk) < 1 || storm_sample < 1 || !(absl::GetFlag(FLAGS_time_s) > 0) ||
+      !(absl::GetFlag(FLAGS_tolerance) > 0) || !(absl::GetFlag(FLAGS_straggler_shape) > 1) ||
+      !(absl::GetFlag(FLAGS_straggler_factor) > 0) ||
+      !(absl::GetFlag(FLAGS_straggler_scale_s) >= 0)) {
+    return usage(absl::InvalidArgumentError(
+        "--chunk, --storm_sample, --time_s, --tolerance and --straggler_factor must be > 0, "
+        "--straggler_shape > 1 and --straggler_scale_s >= 0"));
+  }
+  absl::StatusOr<std::string> binary = WorkerBinary();
+  if (!binary.ok()) return usage(binary.status());
+
+  // The instances, their data checked before anything runs.
+  const std::string data = absl::GetFlag(FLAGS_data);
+  std::vector<Instance> instances;
+  for (const std::string& name : *instance_names) {
+    for (const Instance& instance : known) {
+      if (instance.name != name) continue;
+      for (const std::string& file : {instance.cor, instance.tim, instance.sto}) {
+        const std::string path = absl::StrCat(data, "/", instance.dir, "/", file);
+        if (!std::filesystem::exists(path)) {
+          std::fprintf(stderr,
+                       "cutting_plane_bench: %s needs %s, which is absent; give --data=DIR "
+                       "with DIR/%s/ (the project's shared data, see "
+                       "/work/shared/data/README.md) or leave it out of --instances\n",
+                       instance.name.c_str(), path.c_str(), instance.dir.c_str());
+          return kUsage;
+        }
+      }
+      instances.push_back(instance);
+    }
+  }
+
+  std::string scratch_template =
+      std::filesystem::temp_directory_path() / "aia_cutting_plane_bench.XXXXXX";
+  if (mkdtemp(scratch_template.data()) == nullptr) {
+    std::fprintf(stderr, "cutting_plane_bench: cannot create a directory in %s\n",
+                 std::filesystem::temp_directory_path().c_str());
+    return kFailed;
+  }
+  const std::string scratch = scratch_template;
+
+  std::printf("machine: %ld cores online (%u usable), %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+              std::thread::hardware_concurrency(), CpuModel().c_str());
+  std::printf("date: %s; build: -c %s\n", Today().c_str(), kCompilationMode);
+  std::printf(
+      "cutting_plane, chunk %lld scenarios a task, block_size 1, tolerance %g; sync = alpha 1 "
+      "basket 1, async = alpha 0.6 basket 3\n",
+      static_cast<long long>(absl::GetFlag(FLAGS_chunk)), absl::GetFlag(FLAGS_tolerance));
+  std::fflush(stdout);
+
+  const absl::Time bench_start = absl::Now();
+  int exit_code = kOk;
+  struct Row {
+    Case c;
+    Outcome outcome;
+  };
+  std::vector<Row> rows;
+  std::vector<std::string> notes;
+  for (Instance& instance : instances) {
+    if (!instance.reference.has_value() && absl::GetFlag(FLAGS_extensive_form)) {
+      const absl::Time start = absl::Now();
+      absl::StatusOr<TwoStageProgram> program = ReadSmpsFiles(SmpsFilesOf(instance), data);
+      absl::StatusOr<ExtensiveFormSolution> ef =
+          program.ok() ? SolveExtensiveForm(*program)
+                       : absl::StatusOr<ExtensiveFormSolution>(program.status());
+      if (!ef.ok()) {
+        std::fprintf(stderr, "cutting_plane_bench: %s: extensive form: %s\n",
+                     instance.label.c_str(), ef.status().ToString().c_str());
+        exit_code = kFailed;
+      } else {
+        instance.reference = ef->objective;
+        instance.reference_source = absl::StrFormat("its extensive form solved by Clp (%.0f s)",
+                                                    absl::ToDoubleSeconds(absl::Now() - start));
+      }
+    }
+    // The cases of this instance; the straggler calibration (sync, W = 1, off)
+    // runs first.
+    std::vector<Case> cases;
+    for (const std::string& setting : *straggler_settings) {
+      for (const std::string& method : *methods) {
+        for (int64_t w : *worker_counts) {
+          cases.push_back({&instance, method == "sync" ? Method::kSync : Method::kAsync,
+                           static_cast<int>(w), setting == "on"});
+        }
+      }
+    }
+    const bool needs_calibration =
+        absl::GetFlag(FLAGS_straggler_scale_s) == 0 &&
+        std::any_of(cases.begin(), cases.end(), [](const Case& c) { return c.stragglers; });
+    auto is_calibration = [](const Case& c) {
+      return c.method == Method::kSync && c.workers == 1 && !c.stragglers;
+    };
+    std::stable_partition(cases.begin(), cases.end(), is_calibration);
+    if (needs_calibration && (cases.empty() || !is_calibration(cases.front()))) {
+      cases.insert(cases.begin(), Case{&instance, Method::kSync, 1, false});
+    }
+    double scale_s = absl::GetFlag(FLAGS_straggler_scale_s);
+    std::printf(
+        "%s: %s; reference %s\n", instance.label.c_str(),
+        instance.sample > 0
+            ? absl::StrCat(instance.sample, " scenarios sampled with seed ", instance.seed).c_str()
+            : "every scenario",
+        instance.reference.has_value()
+            ? absl::StrFormat("%.6f, %s", *instance.reference, instance.reference_source).c_str()
+            : "the objective of the first run");
+    std::fflush(stdout);
+    for (const Case& c : cases) {
+      if (c.stragglers && scale_s == 0) {
+        std::fprintf(stderr,
+                     "cutting_plane_bench: %s: no straggler scale (the calibration "
+                     "run failed); skipped\n",
+                     CaseName(c).c_str());
+        exit_code = kFailed;
+        continue;
+      }
+      absl::StatusOr<Outcome> outcome = RunCase(c, scale_s, *binary, data, scratch);
+      if (!outcome.ok()) {
+        std::fprintf(stderr, "cutting_plane_bench: %s (logs in %s)\n",
+                     outcome.status().ToString().c_str(), scratch.c_str());
+        exit_code = kFailed;
+        continue;
+      }
+      if (needs_calibration && is_calibration(c) && scale_s == 0) {
+        scale_s = absl::GetFlag(FLAGS_straggler_factor) * outcome->mean_task_s;
+        std::printf(
+            "%s: mean task time %.1f ms (sync, W = 1); stragglers: Lomax shape %g, "
+            "scale_s %.1f ms (mean delay %.1f ms), seed %llu\n",
+            instance.label.c_str(), 1e3 * outcome->mean_task_s,
+            absl::GetFlag(FLAGS_straggler_shape), 1e3 * scale_s,
+            1e3 * scale_s / (absl::GetFlag(FLAGS_straggler_shape) - 1),
+            static_cast<unsigned long long>(absl::GetFlag(FLAGS_straggler_seed)));
+      }
+      if (!instance.reference.has_value()) {
+        instance.reference = outcome->objective;
+        instance.reference_source = absl::StrCat("the objective of ", CaseName(c));
+      }
+      std::printf("  done %-40s %8.2f s\n", CaseName(c).c_str(), outcome->elapsed_s);
+      std::fflush(stdout);
+      rows.push_back({c, *outcome});
+    }
+  }
+
+  // The table: efficiency against W = 1 of the same instance, method and
+  // straggler setting.
+  std::printf("\n%-14s %-10s %-6s %3s %10s %14s %11s %11s %18s %10s %s\n", "instance", "stragglers",
+              "method", "W", "time (s)", "subproblems/s", "efficiency", "candidates", "objective",
+              "rel. error", "check");
+  int mismatches = 0;
+  for (const Row& row : rows) {
+    const Case& c = row.c;
+    const Outcome& o = row.outcome;
+    std::string efficiency = "-";
+    for (const Row& base : rows) {
+      if (base.c.instance == c.instance && base.c.method == c.method &&
+          base.c.stragglers == c.stragglers && base.c.workers == 1) {
+        efficiency = absl::StrFormat("%.2f", base.outcome.elapsed_s / o.elapsed_s / c.workers);
+      }
+    }
+    const double reference = c.instance->reference.value_or(NAN);
+    const double error = std::abs(o.objective - reference) / std::max(1.0, std::abs(reference));
+    const bool ok = error <= absl::GetFlag(FLAGS_tolerance);
+    if (!ok) ++mismatches;
+    std::printf("%-14s %-10s %-6s %3d %10.2f %14.0f %11s %11.0f %18.6f %10.1e %s\n",
+                c.instance->label.c_str(), c.stragglers ? "on" : "off", MethodName(c.method),
+                c.workers, o.elapsed_s, o.evaluations * o.chunk / o.elapsed_s, efficiency.c_str(),
+                o.candidates, o.objective, error, ok ? "ok" : "MISMATCH");
+  }
+  std::printf("\ntotal wall time %.0f s (worker setup, calibration and references included)\n",
+              absl::ToDoubleSeconds(absl::Now() - bench_start));
+  if (mismatches > 0) {
+    std::fprintf(stderr,
+                 "cutting_plane_bench: %d objective(s) differ from the reference by more than "
+                 "the tolerance\n",
+                 mismatches);
+    exit_code = kFailed;
+  }
+  if (exit_code == kOk) {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch, ignored);
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace aia
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "sync against async cutting-plane runs on stormG2-1000 and sampled storm "
+      "(bench/README.md).\n"
+      "Usage: cutting_plane_bench [--data=/work/shared/data] "
+      "[--instances=stormg2_1000,storm_sampled] [--workers=1,2,4,8] [--stragglers=off,on] "
+      "[--quick]");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "cutting_plane_bench: unexpected argument '%s'\n", positional[1]);
+    return 2;
+  }
+  return aia::Main();
+}
