@@ -36,6 +36,6 @@ PY
 done
 # A test binary that did not build or run has no test.xml: count it as failed.
 if ((status != 0 && failed == 0)); then failed=$((failed + (missing > 0 ? missing : 1))); fi
-((skipped > 0)) && echo "$skipped skipped (data absent)"
+((skipped > 0)) && echo "$skipped skipped (each says why in its test log)"
 echo "$passed passed, $failed failed"
 ((failed == 0))
