@@ -1,32 +1,18 @@
 #include "algorithms/sgd/sgd.h"
 
-#include <cmath>
 #include <random>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "algorithms/finite_sum.h"
 #include "algorithms/typed_algorithm.h"
+#include "base/status_macros.h"
 
 namespace aia {
 namespace {
 
-absl::StatusOr<const FiniteSumProblem*> AsFiniteSum(const Problem& problem) {
-  const auto* finite_sum = dynamic_cast<const FiniteSumProblem*>(&problem);
-  if (finite_sum == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sgd needs a problem with row gradients (a finite sum), not ", problem.Describe()));
-  }
-  return finite_sum;
-}
-
-absl::Status CheckDimension(const char* what, Eigen::Index size, const Problem& problem) {
-  if (size != problem.dimension()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " has dimension ", size, " but the problem has ", problem.dimension()));
-  }
-  return absl::OkStatus();
-}
+constexpr absl::string_view kName = "sgd";
 
 class Sgd : public TypedAlgorithm<Vector, Vector> {
  public:
@@ -46,7 +32,7 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
   }
 
   absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem& local) override {
-    ASSIGN_OR_RETURN(const FiniteSumProblem* problem, AsFiniteSum(local));
+    ASSIGN_OR_RETURN(const FiniteSumProblem* problem, AsFiniteSum(local, kName));
     RETURN_IF_ERROR(CheckDimension("the query", q.size(), local));
     if (problem->rows() < 1) return absl::FailedPreconditionError("the shard has no rows");
     std::uniform_int_distribution<int64_t> row(0, problem->rows() - 1);
@@ -94,10 +80,7 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
 absl::StatusOr<std::unique_ptr<Algorithm>> NewSgd(const AlgorithmContext& context) {
   const v1::SgdParams& params = context.spec.sgd();
   const double stepsize = params.has_stepsize() ? params.stepsize() : 0.01;
-  if (!std::isfinite(stepsize) || stepsize <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("algorithm.sgd.stepsize must be finite and > 0, got ", stepsize));
-  }
+  RETURN_IF_ERROR(CheckPositive("algorithm.sgd.stepsize", stepsize));
   return std::make_unique<Sgd>(stepsize, params.zero_start(), context.seed);
 }
 
