@@ -1,13 +1,35 @@
 #include "problems/problem.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "google/protobuf/unknown_field_set.h"
 
 namespace aia {
 
 Registry<ProblemFactory>& ProblemRegistry() {
   static auto* registry = new Registry<ProblemFactory>("problem");
   return *registry;
+}
+
+absl::Status CheckProblemSpec(const v1::ProblemSpec& spec) {
+  if (spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET &&
+      spec.GetDescriptor()->FindFieldByNumber(spec.params_case())->name() != spec.name()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "problem '", spec.name(), "' takes problem.", spec.name(), " parameters, not field ",
+        static_cast<int>(spec.params_case()), " of problem"));
+  }
+  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
+  if (!unknown.empty()) {
+    std::vector<int> numbers;
+    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem has fields this build does not know (numbers ",
+                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Problem>> NewProblem(const ProblemContext& context) {

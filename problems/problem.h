@@ -107,6 +107,13 @@ using ProblemFactory =
 // Problems register here: AIA_REGISTER(ProblemRegistry(), "least_squares", New...).
 Registry<ProblemFactory>& ProblemRegistry();
 
+// Checks what every problem plugin refuses in its spec: parameters of another
+// problem (the params field must be named like spec.name(), or be absent), and
+// fields this build does not know (most likely another problem's parameters from
+// a newer config; ignoring them would run a different problem than asked for).
+// InvalidArgument saying which.
+absl::Status CheckProblemSpec(const v1::ProblemSpec& spec);
+
 // Builds the problem spec.name names; InvalidArgument for an unknown name (listing
 // the known ones), a bad spec or bad data (naming file and line).
 absl::StatusOr<std::unique_ptr<Problem>> NewProblem(const ProblemContext& context);

@@ -7,33 +7,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "google/protobuf/unknown_field_set.h"
 #include "problems/data.h"
 
 namespace aia {
 namespace {
-
-absl::Status CheckSpec(const v1::ProblemSpec& spec) {
-  if (spec.params_case() != v1::ProblemSpec::kL1Regression &&
-      spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem '", spec.name(), "' takes problem.l1_regression parameters, not field ",
-        static_cast<int>(spec.params_case()), " of problem"));
-  }
-  // A field this build does not know is most likely another problem's parameters
-  // from a newer config; ignoring it would run a different problem than asked for.
-  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
-  if (!unknown.empty()) {
-    std::vector<int> numbers;
-    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem has fields this build does not know (numbers ",
-                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
-  }
-  return absl::OkStatus();
-}
 
 // Every row: cutting-plane tasks may name any piece, so no instance holds a shard.
 absl::StatusOr<Dataset> LoadAllRows(const ProblemContext& context) {
@@ -68,7 +46,7 @@ L1Regression::L1Regression(Matrix a, Vector b, std::string description)
       first_stage_(FreeFirstStage(a_.cols())) {}
 
 absl::StatusOr<std::unique_ptr<L1Regression>> L1Regression::Create(const ProblemContext& context) {
-  RETURN_IF_ERROR(CheckSpec(context.spec));
+  RETURN_IF_ERROR(CheckProblemSpec(context.spec));
   ASSIGN_OR_RETURN(Dataset data, LoadAllRows(context));
   const bool intercept = context.spec.l1_regression().intercept();
   const int64_t features = data.features.cols();

@@ -5,42 +5,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "google/protobuf/unknown_field_set.h"
 #include "problems/data.h"
 
 namespace aia {
-namespace {
-
-absl::Status CheckSpec(const v1::ProblemSpec& spec) {
-  if (spec.params_case() != v1::ProblemSpec::kLeastSquares &&
-      spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem '", spec.name(), "' takes problem.least_squares parameters, not field ",
-        static_cast<int>(spec.params_case()), " of problem"));
-  }
-  // A field this build does not know is most likely another problem's
-  // parameters from a newer config; ignoring it would run a different problem
-  // than asked for.
-  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
-  if (!unknown.empty()) {
-    std::vector<int> numbers;
-    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem has fields this build does not know (numbers ",
-                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 LeastSquares::LeastSquares(Matrix a, Vector b, std::string description)
     : a_(std::move(a)), b_(std::move(b)), description_(std::move(description)) {}
 
 absl::StatusOr<std::unique_ptr<LeastSquares>> LeastSquares::Create(const ProblemContext& context) {
-  RETURN_IF_ERROR(CheckSpec(context.spec));
+  RETURN_IF_ERROR(CheckProblemSpec(context.spec));
   ASSIGN_OR_RETURN(DataShard shard, LoadShard(context));
   const bool intercept = context.spec.least_squares().intercept();
   const int64_t features = shard.data.features.cols();

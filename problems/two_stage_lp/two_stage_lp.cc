@@ -10,9 +10,7 @@
 #include "CoinPackedMatrix.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
-#include "google/protobuf/unknown_field_set.h"
 
 namespace aia {
 namespace {
@@ -67,24 +65,11 @@ void Solve(ClpSimplex& model) {
 }
 
 absl::Status CheckSpec(const v1::ProblemSpec& spec) {
-  if (spec.params_case() != v1::ProblemSpec::kTwoStageLp &&
-      spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem '", spec.name(), "' takes problem.two_stage_lp parameters, not field ",
-        static_cast<int>(spec.params_case()), " of problem"));
-  }
+  RETURN_IF_ERROR(CheckProblemSpec(spec));
   if (spec.source_case() != v1::ProblemSpec::kSmps) {
     return absl::InvalidArgumentError(absl::StrCat(
         "problem '", spec.name(), "' needs source problem.smps { cor tim sto } (got source field ",
         static_cast<int>(spec.source_case()), ")"));
-  }
-  const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
-  if (!unknown.empty()) {
-    std::vector<int> numbers;
-    for (int k = 0; k < unknown.field_count(); ++k) numbers.push_back(unknown.field(k).number());
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem has fields this build does not know (numbers ",
-                     absl::StrJoin(numbers, ", "), "); is the config for another version?"));
   }
   return absl::OkStatus();
 }
