@@ -63,6 +63,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "bench/harness.h"
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "problems/smps/smps.h"
@@ -144,22 +145,6 @@ struct Outcome {
   double mean_task_s = 0;  // per answer, from workers.csv (stragglers included)
 };
 
-absl::StatusOr<std::vector<int64_t>> ParseIntegers(const std::string& flag, const std::string& text,
-                                                   int64_t low, int64_t high) {
-  std::vector<int64_t> values;
-  for (absl::string_view item : absl::StrSplit(text, ',')) {
-    item = absl::StripAsciiWhitespace(item);
-    int64_t value = 0;
-    if (!absl::SimpleAtoi(item, &value) || value < low || value > high) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", flag, "=", text, ": expected a comma-separated list of integers in [",
-                       low, ", ", high, "], got '", item, "'"));
-    }
-    values.push_back(value);
-  }
-  return values;
-}
-
 // A comma-separated list of words, each one of `known`.
 absl::StatusOr<std::vector<std::string>> ParseWords(const std::string& flag,
                                                     const std::string& text,
@@ -207,29 +192,6 @@ v1::SmpsFiles SmpsFilesOf(const Instance& instance) {
   files.set_sample(instance.sample);
   files.set_seed(instance.seed);
   return files;
-}
-
-absl::StatusOr<std::string> WorkerBinary() {
-  std::string flag = absl::GetFlag(FLAGS_worker_binary);
-  if (flag.empty()) return FindWorkerBinary();
-  if (access(flag.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat("--worker_binary=", flag, " is not executable"));
-  }
-  return flag;
-}
-
-std::string CpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (absl::StartsWith(line, "model name")) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-      }
-    }
-  }
-  return "unknown CPU";
 }
 
 std::string ReadFile(const std::string& path) {
@@ -280,15 +242,6 @@ double MeanTaskSeconds(const std::string& csv) {
   return answers > 0 ? total_s / answers : 0;
 }
 
-absl::Status MakeDirectory(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  }
-  return absl::OkStatus();
-}
-
 const char* MethodName(Method method) { return method == Method::kSync ? "sync" : "async"; }
 
 std::string CaseName(const Case& c) {
@@ -305,7 +258,7 @@ absl::StatusOr<Outcome> RunCase(const Case& c, double straggler_scale_s, const s
   worker_options.binary = binary;
   worker_options.data_root = data;
   worker_options.log_dir = absl::StrCat(scratch, "/", name, "-logs");
-  RETURN_IF_ERROR(MakeDirectory(worker_options.log_dir));
+  RETURN_IF_ERROR(bench::MakeDirectory(worker_options.log_dir));
   ASSIGN_OR_RETURN(std::unique_ptr<LocalWorkers> workers, LocalWorkers::Start(worker_options));
 
   RunOptions options;
@@ -378,7 +331,7 @@ int Main() {
                  {"stormg2_1000", "storm_sampled"});
   if (!instance_names.ok()) return usage(instance_names.status());
   absl::StatusOr<std::vector<int64_t>> worker_counts =
-      ParseIntegers("workers", quick ? "1,2" : absl::GetFlag(FLAGS_workers), 1, 64);
+      bench::ParseIntegers("workers", quick ? "1,2" : absl::GetFlag(FLAGS_workers), 1, 64);
   if (!worker_counts.ok()) return usage(worker_counts.status());
   absl::StatusOr<std::vector<std::string>> methods =
       ParseWords("methods", absl::GetFlag(FLAGS_methods), {"sync", "async"});
@@ -394,7 +347,7 @@ int Main() {
         "--chunk, --storm_sample, --time_s, --tolerance and --straggler_factor must be > 0, "
         "--straggler_shape > 1 and --straggler_scale_s >= 0"));
   }
-  absl::StatusOr<std::string> binary = WorkerBinary();
+  absl::StatusOr<std::string> binary = bench::WorkerBinary(absl::GetFlag(FLAGS_worker_binary));
   if (!binary.ok()) return usage(binary.status());
 
   // The instances, their data checked before anything runs.
@@ -427,8 +380,7 @@ int Main() {
   }
   const std::string scratch = scratch_template;
 
-  std::printf("machine: %ld cores online (%u usable), %s\n", sysconf(_SC_NPROCESSORS_ONLN),
-              std::thread::hardware_concurrency(), CpuModel().c_str());
+  std::printf("%s\n", bench::MachineLine().c_str());
   std::printf("date: %s; build: -c %s\n", Today().c_str(), kCompilationMode);
   std::printf(
       "cutting_plane, chunk %lld scenarios a task, block_size 1, tolerance %g; sync = alpha 1 "

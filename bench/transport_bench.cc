@@ -36,6 +36,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "bench/harness.h"
 #include "bench/pingpong_client.h"
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
@@ -83,37 +84,20 @@ struct Case {
   int64_t iterations = 0;
 };
 
-// A comma-separated list of integers in [low, high]; InvalidArgument naming
-// the flag otherwise.
-absl::StatusOr<std::vector<int64_t>> ParseList(const std::string& flag, const std::string& text,
-                                               int64_t low, int64_t high) {
-  std::vector<int64_t> values;
-  for (absl::string_view item : absl::StrSplit(text, ',')) {
-    item = absl::StripAsciiWhitespace(item);
-    int64_t value = 0;
-    if (!absl::SimpleAtoi(item, &value) || value < low || value > high) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", flag, "=", text, ": expected a comma-separated list of ",
-                       "integers in [", low, ", ", high, "], got '", item, "'"));
-    }
-    values.push_back(value);
-  }
-  return values;
-}
-
 absl::StatusOr<std::vector<Case>> CasesFromFlags() {
   ASSIGN_OR_RETURN(std::vector<int64_t> workers,
-                   ParseList("workers", absl::GetFlag(FLAGS_workers), 1, 64));
-  ASSIGN_OR_RETURN(std::vector<int64_t> dimensions,
-                   ParseList("dimensions", absl::GetFlag(FLAGS_dimensions), 1, 25'000'000));
+                   bench::ParseIntegers("workers", absl::GetFlag(FLAGS_workers), 1, 64));
+  ASSIGN_OR_RETURN(
+      std::vector<int64_t> dimensions,
+      bench::ParseIntegers("dimensions", absl::GetFlag(FLAGS_dimensions), 1, 25'000'000));
   std::vector<int64_t> iterations;
   if (absl::GetFlag(FLAGS_quick)) {
     for (int64_t dimension : dimensions) {
       iterations.push_back(dimension <= 10'000 ? 200 : 5);
     }
   } else {
-    ASSIGN_OR_RETURN(iterations,
-                     ParseList("iterations", absl::GetFlag(FLAGS_iterations), 1, int64_t{1} << 40));
+    ASSIGN_OR_RETURN(iterations, bench::ParseIntegers("iterations", absl::GetFlag(FLAGS_iterations),
+                                                      1, int64_t{1} << 40));
     if (iterations.size() != dimensions.size()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--iterations has ", iterations.size(), " entries but --dimensions ", "has ",
@@ -161,44 +145,12 @@ absl::StatusOr<std::string> FindPingPongBinary() {
       "//bench:pingpong_server or give --pingpong_binary");
 }
 
-absl::StatusOr<std::string> WorkerBinary() {
-  std::string flag = absl::GetFlag(FLAGS_worker_binary);
-  if (flag.empty()) return FindWorkerBinary();
-  if (access(flag.c_str(), X_OK) != 0) {
-    return absl::NotFoundError(absl::StrCat("--worker_binary=", flag, " is not executable"));
-  }
-  return flag;
-}
-
-std::string CpuModel() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (absl::StartsWith(line, "model name")) {
-      const size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-      }
-    }
-  }
-  return "unknown CPU";
-}
-
 std::string SizeLabel(int64_t dimension) {
   const int64_t bytes = dimension * 8;
   std::string size = bytes >= 1'000'000 ? absl::StrFormat("%.1f MB", bytes / 1e6)
                      : bytes >= 1'000   ? absl::StrFormat("%.1f kB", bytes / 1e3)
                                         : absl::StrCat(bytes, " B");
   return absl::StrCat(dimension, " doubles (", size, ")");
-}
-
-absl::Status MakeDirectory(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
-  }
-  return absl::OkStatus();
 }
 
 // The full stack: answers per second of an echo run.
@@ -210,7 +162,7 @@ absl::StatusOr<double> RunAia(const Case& c, const std::string& binary,
   worker_options.count = c.workers;
   worker_options.binary = binary;
   worker_options.log_dir = absl::StrCat(scratch, "/", name, "-logs");
-  RETURN_IF_ERROR(MakeDirectory(worker_options.log_dir));
+  RETURN_IF_ERROR(bench::MakeDirectory(worker_options.log_dir));
   ASSIGN_OR_RETURN(std::unique_ptr<LocalWorkers> workers, LocalWorkers::Start(worker_options));
   RunOptions options;
   v1::RunConfig& config = options.config;
@@ -249,7 +201,7 @@ absl::StatusOr<double> RunRaw(const Case& c, const std::string& binary,
   server_options.count = c.workers;
   server_options.max_message_bytes = kMaxMessageBytes;
   server_options.log_dir = absl::StrCat(scratch, "/raw-d", c.dimension, "-w", c.workers, "-logs");
-  RETURN_IF_ERROR(MakeDirectory(server_options.log_dir));
+  RETURN_IF_ERROR(bench::MakeDirectory(server_options.log_dir));
   ASSIGN_OR_RETURN(std::unique_ptr<LocalWorkers> servers, LocalWorkers::Start(server_options));
   bench::PingPongOptions options;
   options.addresses = servers->addresses();
@@ -269,7 +221,8 @@ int Main() {
     std::fprintf(stderr, "transport_bench: %s\n", std::string(cases.status().message()).c_str());
     return kUsage;
   }
-  absl::StatusOr<std::string> worker_binary = WorkerBinary();
+  absl::StatusOr<std::string> worker_binary =
+      bench::WorkerBinary(absl::GetFlag(FLAGS_worker_binary));
   absl::StatusOr<std::string> pingpong_binary = FindPingPongBinary();
   for (const absl::Status& status : {worker_binary.status(), pingpong_binary.status()}) {
     if (!status.ok()) {
@@ -286,8 +239,7 @@ int Main() {
   }
   const std::string scratch = scratch_template;
 
-  std::printf("machine: %ld cores online (%u usable), %s\n", sysconf(_SC_NPROCESSORS_ONLN),
-              std::thread::hardware_concurrency(), CpuModel().c_str());
+  std::printf("%s\n", bench::MachineLine().c_str());
   std::printf("build: -c %s; gRPC %s (system library)\n", kCompilationMode,
               grpc::Version().c_str());
   std::printf("%-26s %3s %11s %15s %15s %16s\n", "size", "W", "iterations", "aia answers/s",

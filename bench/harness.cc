@@ -1,0 +1,74 @@
+#include "bench/harness.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "coordinator/local_workers.h"
+
+namespace aia::bench {
+namespace {
+
+std::string CpuModel() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (absl::StartsWith(line, "model name")) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      }
+    }
+  }
+  return "unknown CPU";
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int64_t>> ParseIntegers(const std::string& flag, const std::string& text,
+                                                   int64_t low, int64_t high) {
+  std::vector<int64_t> values;
+  for (absl::string_view item : absl::StrSplit(text, ',')) {
+    item = absl::StripAsciiWhitespace(item);
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(item, &value) || value < low || value > high) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, "=", text, ": expected a comma-separated list of integers in [",
+                       low, ", ", high, "], got '", item, "'"));
+    }
+    values.push_back(value);
+  }
+  return values;
+}
+
+absl::StatusOr<std::string> WorkerBinary(const std::string& flag_value) {
+  if (flag_value.empty()) return FindWorkerBinary();
+  if (access(flag_value.c_str(), X_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("--worker_binary=", flag_value, " is not executable"));
+  }
+  return flag_value;
+}
+
+std::string MachineLine() {
+  return absl::StrFormat("machine: %d cores online (%u usable), %s", sysconf(_SC_NPROCESSORS_ONLN),
+                         std::thread::hardware_concurrency(), CpuModel());
+}
+
+absl::Status MakeDirectory(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aia::bench
