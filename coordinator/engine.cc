@@ -201,8 +201,13 @@ class Run {
     // connection rather than a shared subchannel.
     args.SetInt("aia.worker_index", w);
     args.SetInt("aia.link", workers_[w].link_id + 1);
-    auto channel =
-        grpc::CreateCustomChannel(workers_[w].address, grpc::InsecureChannelCredentials(), args);
+    if (!options_.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(options_.tls_server_name);
+    }
+    auto channel = grpc::CreateCustomChannel(
+        workers_[w].address,
+        options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials(),
+        args);
     channel->GetState(/*try_to_connect=*/true);
     return channel;
   }

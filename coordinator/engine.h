@@ -49,6 +49,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
+#include "grpcpp/security/credentials.h"
 #include "coordinator/progress.h"
 #include "proto/config.pb.h"
 
@@ -61,6 +62,10 @@ struct RunOptions {
   std::vector<std::string> workers;
   // The run directory to create.
   std::string out_dir;
+  // How to reach the workers: TLS, client certificate, token (null: plaintext).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // The name the workers' certificates must carry, instead of each address's host.
+  std::string tls_server_name;
   // The coordinator's data root, for the central problem (and in-process workers).
   std::string data_root = "/";
   // Run the workers inside this process, without gRPC (one per entry of

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/server_credentials.h"
 
 namespace aia {
 
@@ -42,6 +43,9 @@ class WorkerServer {
     int64_t max_message_bytes = int64_t{256} << 20;
     // Built problems kept for later runs.
     int problem_cache_capacity = 8;
+    // Transport security of the listening port (TLS, mutual TLS, a token processor);
+    // null means plaintext.
+    std::shared_ptr<grpc::ServerCredentials> credentials;
   };
 
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Start(const Options& options);
