@@ -66,6 +66,10 @@ struct RunOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // The name the workers' certificates must carry, instead of each address's host.
   std::string tls_server_name;
+  // Explains why `address` cannot be reached (a TLS handshake probe: wrong CA,
+  // host name mismatch, expired certificate, plaintext against TLS); called when a
+  // worker cannot be connected. Null: the cause is only "cannot connect".
+  std::function<std::string(const std::string& address)> diagnose_connect_failure;
   // The coordinator's data root, for the central problem (and in-process workers).
   std::string data_root = "/";
   // Run the workers inside this process, without gRPC (one per entry of
