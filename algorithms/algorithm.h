@@ -61,6 +61,11 @@ class Algorithm {
   // Payload encodings; checked between coordinator and worker at Setup.
   virtual std::string query_type() const = 0;
   virtual std::string answer_type() const = 0;
+  // What the messages mean, beyond their encoding ("gd_averaging/2: answers are
+  // differences of weighted gradients"): checked at Setup like the types, so a
+  // worker whose plugin reads or writes the same bytes with another meaning is
+  // refused. A plugin changes it whenever the meaning changes.
+  virtual std::string message_version() const { return "1"; }
 
   // --- The three steps ---
 

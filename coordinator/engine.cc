@@ -15,9 +15,12 @@
 #include "absl/time/clock.h"
 #include "algorithms/algorithm.h"
 #include "algorithms/typed_algorithm.h"
+#include "base/clock.h"
 #include "base/status_macros.h"
+#include "base/utf8.h"
 #include "base/version.h"
 #include "config/config.h"
+#include "coordinator/heartbeats.h"
 #include "coordinator/history/history.h"
 #include "coordinator/in_process_link.h"
 #include "coordinator/run_state.h"
@@ -36,6 +39,7 @@ enum class WorkerState {
   kRunning,     // set up; answering queries
   kLost,        // out of the run (maybe rejoining)
   kStopped,     // the run ended with it alive
+  kUnresponsive,  // the run ended with it not ending its session after Stop
 };
 
 // The coordinator's view of one worker.
@@ -52,6 +56,8 @@ struct WorkerSlot {
   int64_t failures = 0;
   double compute_s = 0;  // sum over its answers
   std::string cause;     // of its last loss
+  // What its last Ready said.
+  std::string version, host, shard_digest;
   // Rejoin: when to try next, and whether a new link is setting up since when.
   absl::Time next_rejoin = absl::InfiniteFuture();
   bool rejoining = false;
@@ -75,6 +81,8 @@ const char* StateName(WorkerState state) {
       return "lost";
     case WorkerState::kStopped:
       return "stopped";
+    case WorkerState::kUnresponsive:
+      return "unresponsive";
   }
   return "?";
 }
@@ -104,6 +112,9 @@ class Run {
     if (status.ok()) {
       status = task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
     }
+    // The run's time ends here, not after the workers have closed their streams.
+    end_s_ = Elapsed();
+    end_time_ = SteadyNow();
     Shutdown();
     return Finish(status);
   }
@@ -180,13 +191,8 @@ class Run {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(static_cast<int>(limits_.max_message_bytes));
     args.SetMaxSendMessageSize(static_cast<int>(limits_.max_message_bytes));
-    // Keepalive pings find a dead or frozen peer even while it computes.
-    const int keepalive_ms = static_cast<int>(limits_.keepalive_s * 1000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, keepalive_ms);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    args.SetInt(GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS, keepalive_ms);
+    // Liveness is the in-stream heartbeat (Maintain): no HTTP/2 keepalive pings,
+    // which stock gRPC servers refuse when frequent (too_many_pings).
     // Reconnect quickly: a restarted worker should be found within rejoin_interval_s.
     const int backoff_ms = static_cast<int>(limits_.rejoin_interval_s * 1000);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, backoff_ms);
@@ -212,18 +218,49 @@ class Run {
     return channel;
   }
 
+  // Connects every worker (at most limits.connect_timeout_s). A worker whose
+  // connection fails (refused, TLS handshake failed) is lost at once, with the
+  // cause the diagnosis finds; the run's cancellation is honoured within 0.1 s.
   absl::Status Connect() {
     for (int w = 0; w < count(); ++w) workers_[w].channel = NewChannel(w);
-    const auto deadline = std::chrono::system_clock::now() +
-                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                              std::chrono::duration<double>(limits_.connect_timeout_s));
-    for (int w = 0; w < count(); ++w) {
-      if (!workers_[w].channel->WaitForConnected(deadline)) {
-        RETURN_IF_ERROR(Lose(w, absl::StrCat("cannot connect within ", limits_.connect_timeout_s,
-                                             " s (limits.connect_timeout_s)")));
+    const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.connect_timeout_s);
+    std::vector<int> waiting(count());
+    for (int w = 0; w < count(); ++w) waiting[w] = w;
+    while (!waiting.empty()) {
+      if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
+        return absl::CancelledError("the run was cancelled");
       }
+      const bool late = SteadyNow() >= deadline;
+      std::vector<int> still;
+      for (int w : waiting) {
+        const grpc_connectivity_state state = workers_[w].channel->GetState(true);
+        if (state == GRPC_CHANNEL_READY) continue;
+        if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN || late) {
+          RETURN_IF_ERROR(Lose(w, ConnectFailure(w, late)));
+          continue;
+        }
+        still.push_back(w);
+      }
+      waiting = std::move(still);
+      if (waiting.empty()) break;
+      // Wait for the first of them to change state (bounded by a slice).
+      const auto slice = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
+      workers_[waiting[0]].channel->WaitForStateChange(
+          workers_[waiting[0]].channel->GetState(false), slice);
     }
     return absl::OkStatus();
+  }
+
+  std::string ConnectFailure(int w, bool timed_out) const {
+    std::string cause = timed_out ? absl::StrCat("cannot connect within ",
+                                                 limits_.connect_timeout_s,
+                                                 " s (limits.connect_timeout_s)")
+                                  : "cannot connect";
+    if (options_.diagnose_connect_failure) {
+      const std::string why = options_.diagnose_connect_failure(workers_[w].address);
+      if (!why.empty()) absl::StrAppend(&cause, ": ", why);
+    }
+    return cause;
   }
 
   std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const {
@@ -238,6 +275,11 @@ class Run {
     setup->set_query_type(algorithm_->query_type());
     setup->set_answer_type(algorithm_->answer_type());
     *setup->mutable_stragglers() = config_.stragglers();
+    setup->set_algorithm_version(algorithm_->message_version());
+    setup->set_heartbeat_s(limits_.keepalive_s / 4);
+    setup->set_liveness_timeout_s(limits_.keepalive_s);
+    setup->set_max_message_bytes(limits_.max_message_bytes);
+    setup->set_coordinator_version(kVersion);
     return message;
   }
 
@@ -249,7 +291,9 @@ class Run {
       slot.link = std::make_unique<InProcessLink>(w, slot.link_id, options_.data_root, &events_);
     } else {
       slot.stub = v1::Worker::NewStub(slot.channel);
-      slot.link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
+      auto link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
+      heartbeats_.Add(link.get());
+      slot.link = std::move(link);
     }
     slot.link->Start(SetupMessage(w));
   }
@@ -262,11 +306,28 @@ class Run {
     retired_.push_back({slot.channel, std::move(slot.stub), std::move(slot.link)});
   }
 
+  // Frees the retired links whose streams have ended (a worker that fails to
+  // rejoin again and again must not pile them up).
+  void SweepRetired() {
+    const absl::Time now = SteadyNow();
+    auto ended = [&](RetiredLink& retired) {
+      if (!retired.link->AwaitDone(now)) return false;
+      ForgetLink(retired.link.get());
+      return true;
+    };
+    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), ended), retired_.end());
+  }
+
+  // Stops heartbeats on `link` (before it is destroyed).
+  void ForgetLink(Link* link) {
+    if (auto* worker_link = dynamic_cast<WorkerLink*>(link)) heartbeats_.Remove(worker_link);
+  }
+
   absl::Status SetUp() {
     for (int w = 0; w < count(); ++w) {
       if (workers_[w].state == WorkerState::kConnecting) OpenLink(w);
     }
-    const absl::Time deadline = absl::Now() + absl::Seconds(limits_.setup_timeout_s);
+    const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.setup_timeout_s);
     while (true) {
       std::vector<int> waiting;
       for (int w = 0; w < count(); ++w) {
@@ -274,11 +335,16 @@ class Run {
       }
       if (waiting.empty()) return absl::OkStatus();
       Event event;
-      ASSIGN_OR_RETURN(const bool arrived, NextEvent(deadline, &event));
+      ASSIGN_OR_RETURN(const bool arrived, NextEvent(std::min(deadline, NextWakeup()), &event));
       if (!arrived) {
+        const bool late = SteadyNow() >= deadline;
         for (int w : waiting) {
-          RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
-                                               " s (limits.setup_timeout_s)")));
+          if (late) {
+            RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
+                                                 " s (limits.setup_timeout_s)")));
+          } else {
+            RETURN_IF_ERROR(CheckLiveness(w, SteadyNow(), "setup failed: "));
+          }
         }
         continue;
       }
@@ -295,7 +361,7 @@ class Run {
       if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
         return absl::CancelledError("the run was cancelled");
       }
-      const absl::Time until = std::min(deadline, absl::Now() + absl::Milliseconds(100));
+      const absl::Time until = std::min(deadline, SteadyNow() + absl::Milliseconds(100));
       if (events_.PopUntil(until, event)) return true;
       if (until >= deadline) return false;
     }
@@ -306,8 +372,11 @@ class Run {
   absl::Time NextWakeup() const {
     absl::Time wakeup = absl::InfiniteFuture();
     const double limit = state_.time_limit_s();
-    if (!std::isinf(limit)) wakeup = absl::Now() + absl::Seconds(std::max(0.0, limit - Elapsed()));
+    if (!std::isinf(limit)) wakeup = SteadyNow() + absl::Seconds(std::max(0.0, limit - Elapsed()));
     for (const WorkerSlot& slot : workers_) {
+      if (slot.link != nullptr && Listening(slot)) {
+        wakeup = std::min(wakeup, slot.link->last_received() + absl::Seconds(limits_.keepalive_s));
+      }
       if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
           limits_.answer_timeout_s > 0) {
         wakeup = std::min(wakeup, slot.sent_at + absl::Seconds(limits_.answer_timeout_s));
@@ -321,10 +390,29 @@ class Run {
     return wakeup;
   }
 
-  // Answer deadlines and rejoin attempts that are due.
+  // Whether the coordinator expects to hear from the worker: set up or setting up.
+  static bool Listening(const WorkerSlot& slot) {
+    return slot.state == WorkerState::kRunning || slot.state == WorkerState::kConnecting ||
+           (slot.state == WorkerState::kLost && slot.rejoining);
+  }
+
+  // Loses worker w if nothing came from it for limits.keepalive_s.
+  absl::Status CheckLiveness(int w, absl::Time now, const std::string& context) {
+    const WorkerSlot& slot = workers_[w];
+    if (slot.link == nullptr || !Listening(slot)) return absl::OkStatus();
+    const absl::Duration silence = now - slot.link->last_received();
+    if (silence < absl::Seconds(limits_.keepalive_s)) return absl::OkStatus();
+    return Lose(w, absl::StrFormat("%ssent nothing (not even a heartbeat) for %.1f s "
+                                   "(limits.keepalive_s=%g): frozen, cut off or gone",
+                                   context, absl::ToDoubleSeconds(silence), limits_.keepalive_s));
+  }
+
+  // Liveness, answer deadlines and rejoin attempts that are due.
   absl::Status Maintain() {
-    const absl::Time now = absl::Now();
+    const absl::Time now = SteadyNow();
+    SweepRetired();
     for (int w = 0; w < count(); ++w) {
+      RETURN_IF_ERROR(CheckLiveness(w, now, ""));
       WorkerSlot& slot = workers_[w];
       if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
           limits_.answer_timeout_s > 0 &&
@@ -467,7 +555,7 @@ class Run {
       block.SerializeToString(query->mutable_payload());
       in_flight_[w] = message;
       slot.outstanding = query->id();
-      slot.sent_at = absl::Now();
+      slot.sent_at = SteadyNow();
       slot.link->Send(std::move(message));
     }
   }
@@ -569,6 +657,11 @@ class Run {
                                            " but was asked query ", slot.outstanding)));
       return false;
     }
+    if (!std::isfinite(answer.compute_s()) || answer.compute_s() < 0) {
+      RETURN_IF_ERROR(Lose(w, absl::StrCat("sent compute_s ", answer.compute_s(),
+                                           " (must be finite and >= 0)")));
+      return false;
+    }
     slot.outstanding = 0;
     slot.compute_s += answer.compute_s();
     return true;
@@ -587,7 +680,7 @@ class Run {
                                   s.error_message().empty() ? "" : ": ", s.error_message(), ")"));
     }
     const v1::FromWorker& message = event.message;
-    if (message.has_error()) return Lose(w, context + message.error().reason());
+    if (message.has_error()) return Lose(w, context + ValidUtf8(message.error().reason()));
     if (message.has_ready()) return HandleReady(w, message.ready());
     return Lose(w, absl::StrCat(context, "sent an unexpected ",
                                 message.has_answer() ? "Answer" : "message"));
@@ -603,6 +696,21 @@ class Run {
       return Lose(w, absl::StrCat("has a problem of dimension ", ready.dimension(),
                                   " but the coordinator's has ", central_->dimension()));
     }
+    if (ready.algorithm_version() != algorithm_->message_version()) {
+      return Lose(w, absl::StrCat("runs algorithm '", config_.algorithm().name(), "' meaning '",
+                                  ValidUtf8(ready.algorithm_version()), "' by its messages, not '",
+                                  algorithm_->message_version(), "'"));
+    }
+    const std::string expected = central_->ShardDigest(w, count());
+    if (!expected.empty() && !ready.shard_digest().empty() && ready.shard_digest() != expected) {
+      return Lose(w, absl::StrCat("holds data with digest ", ValidUtf8(ready.shard_digest()),
+                                  " but shard ", w, " of ", count(),
+                                  " of the coordinator's data has digest ", expected,
+                                  " (different data files under the two data roots?)"));
+    }
+    slot.version = ValidUtf8(ready.version());
+    slot.host = ValidUtf8(ready.host());
+    slot.shard_digest = ValidUtf8(ready.shard_digest());
     slot.rows = ready.rows();
     slot.state = WorkerState::kRunning;
     if (first) {
@@ -643,7 +751,7 @@ class Run {
       Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));
     }
     if (config_.rejoin() && !options_.in_process) {
-      slot.next_rejoin = absl::Now() + absl::Seconds(limits_.rejoin_interval_s);
+      slot.next_rejoin = SteadyNow() + absl::Seconds(limits_.rejoin_interval_s);
     }
     if (rejoin_failed) {
       Log(absl::StrCat(Name(w), " could not rejoin: ", cause));
@@ -707,7 +815,7 @@ class Run {
   void SendLatestQuery(int w) {
     WorkerSlot& slot = workers_[w];
     slot.outstanding = last_query_->query().id();
-    slot.sent_at = absl::Now();
+    slot.sent_at = SteadyNow();
     slot.link->Send(last_query_);
   }
 
@@ -784,25 +892,36 @@ class Run {
     stop->mutable_stop()->set_reason(stop_reason_.empty() ? "run failed" : stop_reason_);
     for (WorkerSlot& slot : workers_) {
       if (slot.link == nullptr) continue;
-      if (slot.state == WorkerState::kLost) {  // a rejoin under way
-        slot.link->Cancel();
+      if (slot.state == WorkerState::kLost || slot.state == WorkerState::kConnecting) {
+        slot.link->Cancel();  // a rejoin or a setup under way: nothing to wait for
         continue;
       }
       slot.link->Send(stop);
       slot.link->Close();
       slot.state = WorkerState::kStopped;
     }
-    const absl::Time deadline = absl::Now() + absl::Seconds(limits_.shutdown_timeout_s);
+    const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.shutdown_timeout_s);
     auto await = [deadline](Link& link) {
-      if (!link.AwaitDone(deadline)) {
-        link.Cancel();
-        link.AwaitDone(absl::InfiniteFuture());  // cancellation ends it promptly
-      }
+      if (link.AwaitDone(deadline)) return true;
+      link.Cancel();
+      link.AwaitDone(absl::InfiniteFuture());  // cancellation ends it promptly
+      return false;
     };
     for (WorkerSlot& slot : workers_) {
-      if (slot.link != nullptr) await(*slot.link);
+      if (slot.link == nullptr) continue;
+      if (!await(*slot.link) && slot.state == WorkerState::kStopped) {
+        slot.state = WorkerState::kUnresponsive;
+        slot.cause = absl::StrFormat(
+            "did not end its session within %g s of Stop (limits.shutdown_timeout_s); silent "
+            "for %.1f s when the run ended",
+            limits_.shutdown_timeout_s, absl::ToDoubleSeconds(end_time_ - slot.link->last_received()));
+      }
+      ForgetLink(slot.link.get());
     }
-    for (RetiredLink& retired : retired_) await(*retired.link);
+    for (RetiredLink& retired : retired_) {
+      await(*retired.link);
+      ForgetLink(retired.link.get());
+    }
   }
 
   RunResult Finish(const absl::Status& status) {
@@ -815,9 +934,9 @@ class Run {
     result.error = status.ok() ? "" : std::string(status.message());
     result.iterations = state_.iteration();
     result.epochs = state_.epoch();
-    result.elapsed_s = Elapsed();
+    result.elapsed_s = end_s_;
     result.answer_count = state_.answer_count();
-    if (options_.progress != nullptr && started_) options_.progress->Finish(Snapshot(Elapsed()));
+    if (options_.progress != nullptr && started_) options_.progress->Finish(Snapshot(end_s_));
 
     std::vector<RunDirectory::WorkerRow> rows;
     for (int w = 0; w < count(); ++w) {
@@ -829,6 +948,9 @@ class Run {
       row.mean_compute_s = row.answers > 0 ? workers_[w].compute_s / row.answers : 0.0;
       row.state = StateName(workers_[w].state);
       row.cause = workers_[w].cause;
+      row.version = workers_[w].version;
+      row.host = workers_[w].host;
+      row.shard_digest = workers_[w].shard_digest;
       rows.push_back(row);
     }
     absl::Status written = history_->WriteWorkers(rows);
@@ -868,10 +990,14 @@ class Run {
   std::unique_ptr<Problem> central_;
   std::vector<WorkerSlot> workers_;
   std::vector<RetiredLink> retired_;
+  // Declared after the links, so that it stops before they are destroyed.
+  HeartbeatSender heartbeats_{absl::Seconds(limits_.keepalive_s / 4)};
   EventQueue events_;
   RunState state_;
   Clock::time_point start_;
   bool started_ = false;
+  double end_s_ = 0;      // Elapsed() when the loop ended
+  absl::Time end_time_;   // SteadyNow() then
   uint64_t next_query_id_ = 1;
   std::shared_ptr<const v1::ToWorker> last_query_;      // carries the latest central query
   std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before

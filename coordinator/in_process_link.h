@@ -29,6 +29,7 @@ class InProcessLink final : public Link {
   void Close() override;
   void Cancel() override { Close(); }
   bool AwaitDone(absl::Time) override { return true; }
+  absl::Time last_received() const override { return absl::InfiniteFuture(); }
 
  private:
   const int worker_;

@@ -1,5 +1,9 @@
 #include "coordinator/worker_link.h"
 
+#include <algorithm>
+
+#include "base/clock.h"
+
 namespace aia {
 
 void EventQueue::Push(Event event) {
@@ -10,14 +14,47 @@ void EventQueue::Push(Event event) {
 bool EventQueue::PopUntil(absl::Time deadline, Event* event) {
   absl::MutexLock lock(&mu_);
   auto nonempty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty(); };
-  if (!mu_.AwaitWithDeadline(absl::Condition(&nonempty), deadline)) return false;
+  // Waits in slices of at most 100 ms against the steady clock, so that a jump of
+  // the wall clock (which absl's waits are measured on) cannot stretch a timeout.
+  while (!nonempty()) {
+    const absl::Duration left = deadline - SteadyNow();
+    if (left <= absl::ZeroDuration()) return false;
+    mu_.AwaitWithTimeout(absl::Condition(&nonempty), std::min(left, absl::Milliseconds(100)));
+  }
   *event = std::move(events_.front());
   events_.pop_front();
   return true;
 }
 
+namespace {
+
+int64_t SteadyNanos() { return absl::ToUnixNanos(SteadyNow()); }
+
+}  // namespace
+
 WorkerLink::WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events)
-    : worker_(worker), link_id_(link_id), stub_(stub), events_(events) {}
+    : worker_(worker),
+      link_id_(link_id),
+      stub_(stub),
+      events_(events),
+      last_received_ns_(SteadyNanos()) {}
+
+absl::Time WorkerLink::last_received() const {
+  return absl::FromUnixNanos(last_received_ns_.load(std::memory_order_relaxed));
+}
+
+void WorkerLink::SendHeartbeat() {
+  static const auto* const heartbeat = new std::shared_ptr<const v1::ToWorker>([] {
+    auto message = std::make_shared<v1::ToWorker>();
+    message->mutable_heartbeat();
+    return message;
+  }());
+  absl::MutexLock lock(&mu_);
+  // Behind a large message, a heartbeat would only add to the queue.
+  if (closing_ || broken_ || outbox_.size() > 1) return;
+  outbox_.push_back(*heartbeat);
+  StartNextWriteLocked();
+}
 
 void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   stub_->async()->Session(&context_, this);
@@ -62,7 +99,12 @@ void WorkerLink::Cancel() {
 bool WorkerLink::AwaitDone(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
-  return mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+  while (!done_) {
+    const absl::Duration left = deadline - SteadyNow();
+    if (left <= absl::ZeroDuration()) return false;
+    mu_.AwaitWithTimeout(absl::Condition(&done), std::min(left, absl::Milliseconds(100)));
+  }
+  return true;
 }
 
 void WorkerLink::StartNextWriteLocked() {
@@ -83,6 +125,11 @@ void WorkerLink::OnReadDone(bool ok) {
     absl::MutexLock lock(&mu_);
     closing_ = true;
     ReleaseHoldLocked();
+    return;
+  }
+  last_received_ns_.store(SteadyNanos(), std::memory_order_relaxed);
+  if (incoming_.has_heartbeat()) {
+    StartRead(&incoming_);
     return;
   }
   Event event;

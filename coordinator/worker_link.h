@@ -9,10 +9,15 @@
 // Lifetime: Start() once; Close() once when the run no longer needs the worker
 // (sends Stop-then-half-close if asked); AwaitDone() before destroying the link.
 //
-// Thread safety: Send, Close, Cancel and AwaitDone may be called from any thread.
+// Heartbeats from the worker are not events: they only move last_received().
+//
+// Thread safety: Send, SendHeartbeat, Close, Cancel, AwaitDone and last_received
+// may be called from any thread.
 #ifndef AIA_COORDINATOR_WORKER_LINK_H_
 #define AIA_COORDINATOR_WORKER_LINK_H_
 
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -63,9 +68,12 @@ class Link {
   virtual void Close() = 0;
   // Abandons the session (a lost or unresponsive worker).
   virtual void Cancel() = 0;
-  // Waits for the session to end; false if it did not by `deadline`. A link may be
-  // destroyed only after this returned true.
+  // Waits for the session to end; false if it did not by `deadline` (a
+  // SteadyNow() time). A link may be destroyed only after this returned true.
   virtual bool AwaitDone(absl::Time deadline) = 0;
+  // When the last message of any kind (heartbeats included) arrived, as a
+  // SteadyNow() time; InfiniteFuture for a link that cannot fall silent.
+  virtual absl::Time last_received() const = 0;
 };
 
 class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
@@ -78,6 +86,9 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
   void Close() override;
   void Cancel() override;
   bool AwaitDone(absl::Time deadline) override;
+  absl::Time last_received() const override;
+  // Queues a Heartbeat (proto/worker.proto, rule 5) unless the link is closing.
+  void SendHeartbeat();
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -94,6 +105,8 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
   EventQueue* const events_;
   grpc::ClientContext context_;
   v1::FromWorker incoming_;  // the read in flight; touched by reactions only
+  // SteadyNow() of the last message received, in nanoseconds since its epoch.
+  std::atomic<int64_t> last_received_ns_;
 
   absl::Mutex mu_;
   std::deque<std::shared_ptr<const v1::ToWorker>> outbox_ ABSL_GUARDED_BY(mu_);

@@ -36,6 +36,14 @@ class Problem {
   virtual int64_t rows() const = 0;
   // One line for logs: "least_squares: rows 135..269 of 270 from heart_scale".
   virtual std::string Describe() const = 0;
+  // A digest of the data this instance holds ("fnv1a64:" and 16 hex digits), the
+  // same on every machine for the same data; "" if the problem has none. Workers
+  // report it at Ready.
+  virtual std::string digest() const { return ""; }
+  // The digest() that instance `index` of `count` of the same spec would have,
+  // if this instance can tell (the coordinator's central problem holds every
+  // row); "" if it cannot.
+  virtual std::string ShardDigest(int index, int count) const { return ""; }
 };
 
 // f(x) = sum over this instance's rows i of f_i(x), with f_i smooth.

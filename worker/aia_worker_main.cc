@@ -2,20 +2,29 @@
 // SIGINT, then shuts down cleanly (exit status 0).
 //
 //   aia_worker --listen=127.0.0.1:7070 --data_root=/srv/data
+//   aia_worker --listen=0.0.0.0:7070 --data_root=/srv/data --tls_cert=worker0.pem \
+//       --tls_key=worker0.key --tls_ca=ca.pem --token_file=token
+//
+// Exit status: 0 after SIGTERM/SIGINT, 1 cannot listen, 2 bad usage or credentials
+// (a bad --tls_*/--token_file file, or a non-loopback --listen without TLS and
+// without --insecure). See docs/security.md.
 //
 // Prints "aia_worker listening on HOST:PORT" on stdout once it accepts sessions
 // (with --listen=...:0 that line tells the port picked).
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -24,6 +33,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "security/credentials.h"
+#include "security/refusal_log.h"
 #include "worker/worker_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7070",
@@ -32,9 +43,39 @@ ABSL_FLAG(std::string, data_root, ".",
           "directory that data file paths in run configs are resolved under");
 ABSL_FLAG(int64_t, max_message_bytes, int64_t{256} << 20, "largest gRPC message accepted");
 ABSL_FLAG(int, problem_cache, 8, "built problems kept for later runs");
+ABSL_FLAG(int, max_sessions, 32,
+          "sessions served at once (each running one has a thread); one more is refused with "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(double, setup_deadline_s, 10, "a stream that sends no Setup within this is closed");
+ABSL_FLAG(double, handshake_timeout_s, 10,
+          "a connection that does not finish its TLS and HTTP/2 handshake within this is closed");
+ABSL_FLAG(double, idle_timeout_s, 120, "a connection without a call for this long is closed");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain of this worker: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA: mutual TLS, every coordinator must present a certificate signed by it");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the bearer token every call must carry (mode 0600; without TLS, "
+          "loopback only)");
+ABSL_FLAG(bool, insecure, false,
+          "allow plaintext without authentication on a non-loopback --listen address");
 ABSL_FLAG(double, shutdown_grace_s, 5,
           "on SIGTERM, seconds running sessions get to end before they are cancelled and "
           "the daemon exits (a worker step still running then is abandoned)");
+
+namespace {
+
+// Connections cost a descriptor each: take the hard limit, so that only a flood
+// far beyond the session bound reaches it (and accept_guard.cc sheds that).
+void RaiseFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -58,17 +99,59 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Transport security: bad credential files and an unprotected non-loopback
+  // address are usage errors (exit 2), reported before anything listens.
+  aia::security::ServerSecurityOptions security_options;
+  security_options.listen = absl::GetFlag(FLAGS_listen);
+  security_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  security_options.key_file = absl::GetFlag(FLAGS_tls_key);
+  security_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  security_options.token_file = absl::GetFlag(FLAGS_token_file);
+  security_options.insecure = absl::GetFlag(FLAGS_insecure);
+  security_options.on_refused_call = aia::security::LogRefusedCall;
+  absl::StatusOr<aia::security::ServerSecurity> security =
+      aia::security::MakeServerSecurity(security_options);
+  if (!security.ok()) {
+    std::fprintf(stderr, "aia_worker: %s\n", std::string(security.status().message()).c_str());
+    return 2;
+  }
+  for (const std::string& warning : security->warnings) {
+    std::fprintf(stderr, "aia_worker: %s\n", warning.c_str());
+  }
+  if (security->tls || security->token) {
+    aia::security::InstallRefusalLog([](const std::string& line) {
+      std::fprintf(stderr, "aia_worker: %s\n", line.c_str());
+    });
+  }
+
   aia::WorkerServer::Options options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.credentials = security->credentials;
   options.data_root = resolved;
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.problem_cache_capacity = absl::GetFlag(FLAGS_problem_cache);
+  options.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  for (auto [flag, value, field] :
+       {std::tuple{"--setup_deadline_s", absl::GetFlag(FLAGS_setup_deadline_s),
+                   &options.setup_deadline},
+        std::tuple{"--handshake_timeout_s", absl::GetFlag(FLAGS_handshake_timeout_s),
+                   &options.handshake_timeout},
+        std::tuple{"--idle_timeout_s", absl::GetFlag(FLAGS_idle_timeout_s),
+                   &options.idle_timeout}}) {
+    if (!std::isfinite(value) || value < 0.01 || value > 86400) {
+      std::fprintf(stderr, "aia_worker: %s must be in [0.01, 86400], got %g\n", flag, value);
+      return 2;
+    }
+    *field = absl::Seconds(value);
+  }
+  RaiseFileLimit();
   auto server = aia::WorkerServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "aia_worker: %s\n", server.status().ToString().c_str());
     return 1;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::fprintf(stderr, "aia_worker: transport security: %s\n", security->description.c_str());
   std::printf("aia_worker listening on %s:%d\n", host.c_str(), (*server)->port());
   std::fflush(stdout);
 

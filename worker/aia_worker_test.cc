@@ -215,6 +215,8 @@ TEST(AiaWorker, ServesASessionAndExitsCleanlyOnSigterm) {
     setup.mutable_setup()->set_worker_count(2);
     setup.mutable_setup()->set_query_type("f64le");
     setup.mutable_setup()->set_answer_type("f64le");
+    setup.mutable_setup()->set_algorithm_version(
+        "sgd/1: the answer is stepsize times a row gradient at the query");
     ASSERT_TRUE(stream->Write(setup));
     v1::FromWorker reply;
     ASSERT_TRUE(stream->Read(&reply));
@@ -271,6 +273,8 @@ TEST(AiaWorker, ExitsOnSigtermWithASessionOpen) {
   setup.mutable_setup()->set_worker_count(1);
   setup.mutable_setup()->set_query_type("f64le");
   setup.mutable_setup()->set_answer_type("f64le");
+  setup.mutable_setup()->set_algorithm_version(
+      "echo/1: the answer is the query (after the configured delay)");
   ASSERT_TRUE(stream->Write(setup));
   v1::FromWorker reply;
   ASSERT_TRUE(stream->Read(&reply));
@@ -282,8 +286,11 @@ TEST(AiaWorker, ExitsOnSigtermWithASessionOpen) {
   ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
   ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The session hears why, in-band, before the stream ends.
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_EQ(reply.error().reason(), "the worker is shutting down");
   EXPECT_FALSE(stream->Read(&reply));
-  EXPECT_FALSE(stream->Finish().ok());
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST(AiaWorker, RejectsAMissingDataRoot) {
@@ -306,7 +313,7 @@ TEST(AiaWorker, RejectsAPositionalArgument) {
 }
 
 TEST(AiaWorker, ReportsAnAddressItCannotListenOn) {
-  WorkerProcess worker({"--listen=256.1.1.1:0", "--data_root=" + MakeTempDir()});
+  WorkerProcess worker({"--listen=256.1.1.1:0", "--insecure", "--data_root=" + MakeTempDir()});
   const int status = worker.WaitForExit(absl::Seconds(20));
   ASSERT_NE(status, -1) << "aia_worker did not exit";
   ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;

@@ -1,17 +1,46 @@
 #include "worker/session.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <climits>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "base/interrupt.h"
+#include "base/utf8.h"
 #include "base/version.h"
 
 namespace aia {
 
 using v1::FromWorker;
 using v1::ToWorker;
+
+namespace {
+
+std::string HostName() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
+}  // namespace
+
+std::string WireReason(absl::string_view reason, absl::string_view data_root) {
+  std::string text(reason);
+  if (data_root.size() > 1) {  // "/" itself says nothing
+    text = absl::StrReplaceAll(text, {{data_root, "<data_root>"}});
+  }
+  constexpr size_t kMaxReason = 4096;
+  if (text.size() > kMaxReason) {
+    text.resize(kMaxReason - 3);
+    text += "...";
+  }
+  return ValidUtf8(text);
+}
 
 WorkerSession::WorkerSession(std::string data_root, ProblemCache* cache)
     : data_root_(std::move(data_root)), cache_(cache) {}
@@ -34,13 +63,16 @@ std::optional<FromWorker> WorkerSession::Handle(const ToWorker& message) {
     case ToWorker::kStop:
       done_ = true;
       return std::nullopt;
+    case ToWorker::kHeartbeat:
+      return std::nullopt;
     case ToWorker::KIND_NOT_SET:
       status = absl::InvalidArgumentError("received an empty message (no setup, query or stop)");
       break;
   }
   if (!status.ok()) {
     reply.Clear();
-    reply.mutable_error()->set_reason(std::string(status.message()));
+    error_ = std::string(status.message());
+    reply.mutable_error()->set_reason(WireReason(error_, data_root_));
     reply.mutable_error()->set_code(static_cast<int>(status.code()));
     done_ = true;
   }
@@ -65,6 +97,12 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
         " queries and gives ", algorithm_->answer_type(), " answers; the coordinator's takes ",
         setup.query_type(), " and gives ", setup.answer_type(), " (different aia versions?)"));
   }
+  if (algorithm_->message_version() != setup.algorithm_version()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "algorithm '", setup.algorithm().name(), "' here means '", algorithm_->message_version(),
+        "' by its messages; the coordinator's means '", setup.algorithm_version(),
+        "' (different versions of the plugin)"));
+  }
   stragglers_ = setup.stragglers();
   if (!(stragglers_.shape() >= 0) || !(stragglers_.scale_s() >= 0)) {
     return absl::InvalidArgumentError("Setup has a negative straggler shape or scale");
@@ -85,6 +123,9 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
   ready->set_cached(cached);
   ready->set_setup_s(absl::ToDoubleSeconds(absl::Now() - start));
   ready->set_version(kVersion);
+  ready->set_host(HostName());
+  ready->set_shard_digest(problem_->digest());
+  ready->set_algorithm_version(algorithm_->message_version());
   return absl::OkStatus();
 }
 
@@ -121,7 +162,9 @@ absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& repl
     *out->mutable_payload() = std::move(answer).value();
   }
   const double delay = StragglerDelay();
-  if (delay > 0) absl::SleepFor(absl::Seconds(delay));
+  if (delay > 0 && !SleepUnlessInterrupted(absl::Seconds(delay))) {
+    return absl::CancelledError("the session was cancelled");
+  }
   out->set_compute_s(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return absl::OkStatus();

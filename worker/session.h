@@ -5,6 +5,7 @@
 //   Setup  -> builds (or takes from the cache) the problem and the plugin -> Ready
 //   Query  -> the plugin's worker step                                    -> Answer
 //   Stop   -> nothing; the session is over
+//   Heartbeat -> nothing (liveness is the server's business)
 //   anything else, or any failure                                       -> Error; over
 //
 // Example:
@@ -39,6 +40,9 @@ class WorkerSession {
   // done and answers nothing more.
   std::optional<v1::FromWorker> Handle(const v1::ToWorker& message);
   bool done() const { return done_; }
+  // The full text of the error that ended the session, for the worker's own log
+  // (the Error sent on the wire has the data root and line contents left out).
+  const std::string& error() const { return error_; }
 
  private:
   absl::Status HandleSetup(const v1::Setup& setup, v1::FromWorker& reply);
@@ -55,7 +59,12 @@ class WorkerSession {
   std::unique_ptr<Problem> problem_;
   std::string cache_key_;
   bool done_ = false;
+  std::string error_;
 };
+
+// An error text fit for a client: `data_root` replaced by "<data_root>", invalid
+// UTF-8 replaced by '?', at most 4096 bytes.
+std::string WireReason(absl::string_view reason, absl::string_view data_root);
 
 // A delay drawn from the Lomax (Pareto II) distribution, P(delay > t) =
 // (1 + t / scale_s)^-shape, advancing the generator `state`; 0 if shape or scale_s

@@ -1,12 +1,20 @@
 #include "worker/worker_server.h"
 
+#include <cmath>
+#include <cstdio>
 #include <deque>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "base/clock.h"
+#include "base/interrupt.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/worker.grpc.pb.h"
@@ -18,32 +26,60 @@ namespace aia {
 using v1::FromWorker;
 using v1::ToWorker;
 
-// The service: creates a Session reactor per stream and counts the live ones.
+namespace {
+
+constexpr char kServiceName[] = "aia.v1.Worker";
+// Messages queued for the session thread before the stream stops being read
+// (proto/worker.proto, rule 3): the query being answered is not in the inbox.
+constexpr size_t kInboxLimit = 2;
+// How often the ticker sends heartbeats and checks deadlines.
+constexpr absl::Duration kTick = absl::Milliseconds(50);
+
+}  // namespace
+
+class SessionReactor;
+
+// The service: admits sessions (at most max_sessions, none while draining), and
+// runs the ticker, one thread for all sessions that sends heartbeats and ends
+// sessions whose Setup or coordinator is overdue.
 class WorkerServer::Impl final : public v1::Worker::CallbackService {
  public:
   explicit Impl(const Options& options)
       : options_(options), cache_(options.problem_cache_capacity) {}
+  ~Impl() { StopTicker(); }
 
   grpc::ServerBidiReactor<ToWorker, FromWorker>* Session(
       grpc::CallbackServerContext* context) override;
 
   const Options& options() const { return options_; }
   ProblemCache& cache() { return cache_; }
+  void Log(const std::string& line) const {
+    if (options_.log) {
+      options_.log(line);
+    } else {
+      std::fprintf(stderr, "aia_worker: %s\n", line.c_str());
+    }
+  }
 
-  void SessionStarted() {
+  // Registers `session`; false with the status to refuse it with when the worker
+  // is full or draining.
+  bool Admit(SessionReactor* session, grpc::Status* refusal);
+  // Forgets `session` (about to be deleted).
+  void Unregister(SessionReactor* session);
+  // A registered session's object is gone.
+  void SessionGone();
+
+  void StartTicker() { ticker_ = std::thread([this] { TickerLoop(); }); }
+  void StopTicker();
+  // From now on, sessions are refused.
+  void BeginDrain() {
     absl::MutexLock lock(&mu_);
-    ++live_sessions_;
+    draining_ = true;
   }
-  void SessionEnded() {
-    absl::MutexLock lock(&mu_);
-    --live_sessions_;
-  }
-  // Waits until every session's reactor and thread are gone.
-  void AwaitNoSessions() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* live) { return *live == 0; }, &live_sessions_));
-  }
+  // Ends every session with an in-band Error carrying `status`, then `status`.
+  void EndAll(const grpc::Status& status);
+  // Waits until every session's reactor and thread are gone; false on timeout.
+  bool AwaitNoSessions(absl::Duration timeout);
 
   // Held for the whole of Shutdown, so a concurrent caller (or the destructor)
   // waits for the first Shutdown to complete instead of racing it on `server`.
@@ -52,35 +88,83 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
   int port = 0;
 
  private:
+  void TickerLoop();
+  // The registered sessions, each with a reference taken (release with Unref).
+  std::vector<SessionReactor*> Snapshot();
+
   const Options options_;
   ProblemCache cache_;
   absl::Mutex mu_;
-  int live_sessions_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<SessionReactor*> sessions_ ABSL_GUARDED_BY(mu_);
+  int objects_ ABSL_GUARDED_BY(mu_) = 0;  // registered session objects not yet deleted
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ticker_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread ticker_;
 };
 
-namespace {
-
 // One run's stream. gRPC's reactions only move messages between the stream and
-// the inbox/outbox; a thread of the session's own handles the inbox, so a long
-// worker step never blocks gRPC. The object deletes itself once both gRPC (OnDone)
-// and its thread are finished with it.
-class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
+// the inbox/outbox; no thread exists until the Setup arrives, then a thread of
+// the session's own handles the inbox, so a long worker step never blocks gRPC.
+// The object deletes itself once gRPC (OnDone), its thread and any ticker pass
+// are finished with it (a reference count).
+class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
  public:
-  explicit Session(WorkerServer::Impl* service) : service_(service) {
-    service_->SessionStarted();
+  SessionReactor(WorkerServer::Impl* service, grpc::CallbackServerContext* context)
+      : service_(service), peer_(context->peer()), created_(SteadyNow()) {
+    grpc::Status refusal;
+    if (!service_->Admit(this, &refusal)) {
+      service_->Log(absl::StrCat("refused a session from ", peer_, ": ", refusal.error_message()));
+      absl::MutexLock lock(&mu_);
+      finished_ = true;
+      Finish(refusal);
+      return;
+    }
+    admitted_ = true;
+    absl::MutexLock lock(&mu_);
+    last_received_ = created_;
     StartRead(&incoming_);
-    std::thread([this] { Run(); }).detach();
   }
 
   void OnReadDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     if (!ok) {
-      input_closed_ = true;  // the coordinator closed its side or the stream broke
+      // The coordinator closed its side or the stream broke: end after the queued
+      // messages (a session that never started ends now).
+      input_closed_ = true;
+      MaybeFinishLocked();
       return;
+    }
+    last_received_ = SteadyNow();
+    if (ending_ || finished_) return;
+    if (incoming_.has_heartbeat()) {
+      StartRead(&incoming_);
+      return;
+    }
+    if (!thread_started_) {
+      if (!incoming_.has_setup()) {
+        EndLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                               "the first message of a session must be a Setup"),
+                  /*send_error=*/true);
+        return;
+      }
+      const v1::Setup& setup = incoming_.setup();
+      if (std::isfinite(setup.heartbeat_s()) && setup.heartbeat_s() >= 0.01) {
+        heartbeat_ = absl::Seconds(std::min(setup.heartbeat_s(), 3600.0));
+      }
+      if (std::isfinite(setup.liveness_timeout_s()) && setup.liveness_timeout_s() >= 0.1) {
+        liveness_ = absl::Seconds(std::min(setup.liveness_timeout_s(), 86400.0));
+      }
+      thread_started_ = true;
+      ++refs_;
+      std::thread([this] { Run(); }).detach();
     }
     inbox_.push_back(std::move(incoming_));
     incoming_.Clear();
-    StartRead(&incoming_);
+    if (inbox_.size() < kInboxLimit) {
+      StartRead(&incoming_);
+    } else {
+      read_paused_ = true;  // resumed by the session thread as it takes messages
+    }
   }
 
   void OnWriteDone(bool ok) override {
@@ -88,8 +172,9 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
     outbox_.pop_front();
     write_in_flight_ = false;
     if (!ok) {
-      input_closed_ = true;  // the stream is broken: stop working on it
+      // The stream is broken: stop working on it at once.
       outbox_.clear();
+      StopWorkLocked();
     } else if (!outbox_.empty()) {
       write_in_flight_ = true;
       StartWrite(&outbox_.front());
@@ -99,7 +184,8 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
 
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
-    input_closed_ = true;
+    StopWorkLocked();
+    MaybeFinishLocked();
   }
 
   void OnDone() override {
@@ -110,23 +196,96 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
     Unref();
   }
 
+  // Adds a reference unless the object is already on its way out.
+  bool TryRef() {
+    absl::MutexLock lock(&mu_);
+    if (refs_ == 0) return false;
+    ++refs_;
+    return true;
+  }
+
+  void Unref() {
+    bool last;
+    {
+      absl::MutexLock lock(&mu_);
+      last = --refs_ == 0;
+    }
+    if (!last) return;
+    WorkerServer::Impl* service = service_;
+    const bool admitted = admitted_;
+    if (admitted) service->Unregister(this);
+    delete this;
+    if (admitted) service->SessionGone();
+  }
+
+  // The ticker's visit: a heartbeat when one is due; the end of a session whose
+  // Setup or coordinator is overdue.
+  void Tick(absl::Time now) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || done_ || ending_) return;
+    const absl::Duration deadline = service_->options().setup_deadline;
+    if (!thread_started_) {
+      if (now - created_ > deadline) {
+        service_->Log(absl::StrCat("closed a stream from ", peer_, ": no Setup within ",
+                                   absl::FormatDuration(deadline)));
+        EndLocked(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                               absl::StrCat("no Setup within ", absl::FormatDuration(deadline),
+                                            " (--setup_deadline_s)")),
+                  /*send_error=*/true);
+      }
+      return;
+    }
+    if (heartbeat_ > absl::ZeroDuration() && now - last_sent_ >= heartbeat_) {
+      FromWorker heartbeat;
+      heartbeat.mutable_heartbeat();
+      SendLocked(std::move(heartbeat));
+    }
+    if (liveness_ > absl::ZeroDuration() && !read_paused_ && !input_closed_ &&
+        now - last_received_ > liveness_) {
+      const std::string why = absl::StrCat("the coordinator sent nothing for ",
+                                           absl::FormatDuration(liveness_), " (its heartbeats)");
+      service_->Log(absl::StrCat("ended the session of ", peer_, ": ", why));
+      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), /*send_error=*/true);
+    }
+  }
+
+  // Ends the session from outside (a drain): an in-band Error, then `status`.
+  void End(const grpc::Status& status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || done_ || ending_) return;
+    EndLocked(status, /*send_error=*/true);
+  }
+
  private:
-  // The session thread: handles messages in order until the session is done or
-  // the stream ends.
+  // The session thread: handles messages in order until the session is done, the
+  // stream ends or the session is stopped.
   void Run() {
     {
+      ScopedInterrupt scope(&interrupt_);  // simulated delays end when the session does
       WorkerSession session(service_->options().data_root, &service_->cache());
       while (!session.done()) {
         ToWorker message;
         {
           absl::MutexLock lock(&mu_);
-          mu_.Await(absl::Condition(this, &Session::HasInputLocked));
-          if (inbox_.empty()) break;  // closed
+          mu_.Await(absl::Condition(this, &SessionReactor::HasInputLocked));
+          if (inbox_.empty()) break;  // closed or stopped
           message = std::move(inbox_.front());
           inbox_.pop_front();
+          if (read_paused_ && !input_closed_) {
+            read_paused_ = false;
+            last_received_ = SteadyNow();  // silence is counted while reading only
+            StartRead(&incoming_);
+          }
         }
         std::optional<FromWorker> reply = session.Handle(message);
-        if (reply.has_value()) Send(std::move(*reply));
+        if (!reply.has_value()) continue;
+        absl::MutexLock lock(&mu_);
+        if (reply->has_error()) {
+          service_->Log(absl::StrCat("session of ", peer_, " ended: ", session.error()));
+          end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->error().code()),
+                                     reply->error().reason());
+        }
+        if (!ending_) SendLocked(std::move(*reply));
       }
     }  // the session returns its problem to the cache here
     {
@@ -137,9 +296,9 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
     Unref();
   }
 
-  void Send(FromWorker message) {
-    absl::MutexLock lock(&mu_);
-    if (done_ || finished_) return;
+  void SendLocked(FromWorker message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (done_ || finished_ || broken_) return;
+    last_sent_ = SteadyNow();
     outbox_.push_back(std::move(message));
     if (!write_in_flight_) {
       write_in_flight_ = true;
@@ -147,56 +306,171 @@ class Session final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
     }
   }
 
+  // No more work: queued messages are dropped and a simulated delay in progress
+  // ends; the step being computed finishes but its answer is not sent.
+  void StopWorkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    input_closed_ = true;
+    broken_ = true;
+    inbox_.clear();
+    if (!interrupt_.HasBeenNotified()) interrupt_.Notify();
+  }
+
+  void EndLocked(const grpc::Status& status, bool send_error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    ending_ = true;
+    end_status_ = status;
+    input_closed_ = true;
+    inbox_.clear();
+    if (!interrupt_.HasBeenNotified()) interrupt_.Notify();
+    if (send_error) {
+      FromWorker error;
+      error.mutable_error()->set_reason(status.error_message());
+      error.mutable_error()->set_code(static_cast<int>(status.error_code()));
+      SendLocked(std::move(error));
+    }
+    MaybeFinishLocked();
+  }
+
   bool HasInputLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !inbox_.empty() || input_closed_;
   }
 
-  // Finishes the stream once the thread is done and every answer is written.
+  // Finishes the stream once there is no thread left to answer and every message
+  // is written.
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (thread_done_ && !write_in_flight_ && !finished_ && !done_) {
-      finished_ = true;
-      Finish(grpc::Status::OK);
-    }
-  }
-
-  void Unref() {
-    bool last;
-    {
-      absl::MutexLock lock(&mu_);
-      last = --refs_ == 0;
-    }
-    if (last) {
-      WorkerServer::Impl* service = service_;
-      delete this;
-      service->SessionEnded();
-    }
+    if (finished_ || done_ || write_in_flight_) return;
+    const bool no_thread = thread_started_ ? thread_done_ : (ending_ || input_closed_);
+    if (!no_thread) return;
+    finished_ = true;
+    Finish(end_status_);
   }
 
   WorkerServer::Impl* const service_;
+  const std::string peer_;
+  const absl::Time created_;  // SteadyNow()
+  bool admitted_ = false;
+  absl::Notification interrupt_;
 
   absl::Mutex mu_;
-  ToWorker incoming_ ABSL_GUARDED_BY(mu_);  // the read in flight
+  ToWorker incoming_;  // the read in flight
   std::deque<ToWorker> inbox_ ABSL_GUARDED_BY(mu_);
   std::deque<FromWorker> outbox_ ABSL_GUARDED_BY(mu_);  // front is the write in flight
+  absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  absl::Duration liveness_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  absl::Time last_received_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool input_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;
+  bool thread_started_ ABSL_GUARDED_BY(mu_) = false;
   bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
-  int refs_ ABSL_GUARDED_BY(mu_) = 2;  // gRPC and the session thread
+  int refs_ ABSL_GUARDED_BY(mu_) = 1;  // gRPC's, until OnDone; +1 for the thread
 };
 
-}  // namespace
-
 grpc::ServerBidiReactor<ToWorker, FromWorker>* WorkerServer::Impl::Session(
-    grpc::CallbackServerContext*) {
-  return new class Session(this);
+    grpc::CallbackServerContext* context) {
+  return new SessionReactor(this, context);
+}
+
+bool WorkerServer::Impl::Admit(SessionReactor* session, grpc::Status* refusal) {
+  absl::MutexLock lock(&mu_);
+  if (draining_) {
+    *refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the worker is shutting down");
+    return false;
+  }
+  if (static_cast<int>(sessions_.size()) >= options_.max_sessions) {
+    *refusal = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                            absl::StrCat("the worker serves its limit of ", options_.max_sessions,
+                                         " sessions (--max_sessions)"));
+    return false;
+  }
+  sessions_.insert(session);
+  ++objects_;
+  return true;
+}
+
+void WorkerServer::Impl::Unregister(SessionReactor* session) {
+  absl::MutexLock lock(&mu_);
+  sessions_.erase(session);
+}
+
+void WorkerServer::Impl::SessionGone() {
+  absl::MutexLock lock(&mu_);
+  --objects_;
+}
+
+std::vector<SessionReactor*> WorkerServer::Impl::Snapshot() {
+  absl::MutexLock lock(&mu_);
+  std::vector<SessionReactor*> sessions;
+  for (SessionReactor* session : sessions_) {
+    // Unregister waits for mu_, so a session in the set is not yet deleted.
+    if (session->TryRef()) sessions.push_back(session);
+  }
+  return sessions;
+}
+
+void WorkerServer::Impl::TickerLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ticker_; };
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop), kTick)) return;
+    }
+    const absl::Time now = SteadyNow();
+    for (SessionReactor* session : Snapshot()) {
+      session->Tick(now);
+      session->Unref();
+    }
+  }
+}
+
+void WorkerServer::Impl::StopTicker() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ticker_ = true;
+  }
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void WorkerServer::Impl::EndAll(const grpc::Status& status) {
+  for (SessionReactor* session : Snapshot()) {
+    session->End(status);
+    session->Unref();
+  }
+}
+
+bool WorkerServer::Impl::AwaitNoSessions(absl::Duration timeout) {
+  const absl::Time deadline = SteadyNow() + timeout;
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return objects_ == 0; };
+  while (!none()) {
+    const absl::Duration left = deadline - SteadyNow();
+    if (left <= absl::ZeroDuration()) return false;
+    mu_.AwaitWithTimeout(absl::Condition(&none), std::min(left, absl::Milliseconds(100)));
+  }
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Start(const Options& options) {
   if (options.max_message_bytes < 1024 || options.max_message_bytes > INT32_MAX) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_message_bytes must be in [1024, 2^31), got ", options.max_message_bytes));
+  }
+  if (options.max_sessions < 1 || options.max_sessions > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_sessions must be in [1, 100000], got ", options.max_sessions));
+  }
+  for (const auto& [name, value] : {std::pair{"setup_deadline", options.setup_deadline},
+                                    std::pair{"handshake_timeout", options.handshake_timeout},
+                                    std::pair{"idle_timeout", options.idle_timeout}}) {
+    if (value < absl::Milliseconds(10) || value > absl::Hours(24)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be in [0.01 s, 24 h], got ", absl::FormatDuration(value)));
+    }
   }
   auto impl = std::make_unique<Impl>(options);
   grpc::EnableDefaultHealthCheckService(true);
@@ -208,19 +482,29 @@ absl::StatusOr<std::unique_ptr<WorkerServer>> WorkerServer::Start(const Options&
   builder.RegisterService(impl.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
-  // Let coordinators ping every second to detect a lost worker quickly.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // A second daemon on the same port is an error, not a silent load balancer.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Connections that never finish their handshake, or hold no call, are closed.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.handshake_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options.idle_timeout)));
+  // Streams beyond the session limit (and a few health checks) are refused by
+  // HTTP/2 itself.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_sessions + 8);
   {
     absl::MutexLock lock(&impl->shutdown_mu);
     impl->server = builder.BuildAndStart();
     if (impl->server == nullptr || impl->port == 0) {
       // A server that started without the port must not outlive `impl`, its service.
       if (impl->server != nullptr) impl->server->Shutdown();
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", options.listen, " (in use, or not an address here)"));
     }
+    grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
+    if (health != nullptr) health->SetServingStatus(kServiceName, true);
   }
+  impl->StartTicker();
   return std::unique_ptr<WorkerServer>(new WorkerServer(std::move(impl)));
 }
 
@@ -233,9 +517,19 @@ int WorkerServer::port() const { return impl_->port; }
 void WorkerServer::Shutdown(absl::Duration grace) {
   absl::MutexLock lock(&impl_->shutdown_mu);
   if (impl_->server == nullptr) return;
-  impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-  impl_->AwaitNoSessions();
+  // Drain: no new sessions, health NOT_SERVING; running sessions get the grace to
+  // end, then an in-band Error before they are cancelled.
+  impl_->BeginDrain();
+  grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(false);
+  if (!impl_->AwaitNoSessions(grace)) {
+    impl_->EndAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the worker is shutting down"));
+    impl_->AwaitNoSessions(absl::Seconds(1));
+  }
+  impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+  impl_->AwaitNoSessions(absl::InfiniteDuration());  // worker steps still running
   impl_->server->Wait();
+  impl_->StopTicker();
   impl_->server.reset();
 }
 

@@ -1,6 +1,7 @@
 // WorkerServer: the worker daemon's gRPC server (service aia.v1.Worker).
 //
-// Each run opens one bidirectional Session stream. The first message is a Setup:
+// Each run opens one bidirectional Session stream (the rules: proto/worker.proto).
+// The first message is a Setup:
 // the server builds (or takes from its cache) the problem for this worker's shard
 // and the algorithm plugin, and answers Ready; then it answers each Query with the
 // plugin's worker step, in order, until Stop or the stream ends. Every failure of
@@ -17,12 +18,16 @@
 //   ...
 //   server->Shutdown();
 //
-// Thread safety: Start, port and Shutdown may be called from any thread. Sessions
-// run their worker steps on a thread of their own, never on gRPC's threads.
+// Threads: a session has a thread of its own once its Setup arrived (worker steps
+// never run on gRPC's threads); one ticker thread sends every session's
+// heartbeats and enforces the Setup deadline and the coordinator's liveness.
+//
+// Thread safety: Start, port and Shutdown may be called from any thread.
 #ifndef AIA_WORKER_WORKER_SERVER_H_
 #define AIA_WORKER_WORKER_SERVER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +51,20 @@ class WorkerServer {
     // Transport security of the listening port (TLS, mutual TLS, a token processor);
     // null means plaintext.
     std::shared_ptr<grpc::ServerCredentials> credentials;
+
+    // Bounds on what a client can cost the daemon (a hostile or broken one
+    // included): sessions open at once (one more is refused with
+    // RESOURCE_EXHAUSTED; each running session has one thread), the time a new
+    // stream has to send its Setup, the time a connection has to finish its TLS
+    // and HTTP/2 handshake, and how long a connection without a call is kept.
+    int max_sessions = 32;
+    absl::Duration setup_deadline = absl::Seconds(10);
+    absl::Duration handshake_timeout = absl::Seconds(10);
+    absl::Duration idle_timeout = absl::Seconds(120);
+
+    // Receives a line per refused or ended session (peer address and why); null
+    // prints "aia_worker: LINE" on stderr.
+    std::function<void(const std::string&)> log;
   };
 
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Start(const Options& options);
@@ -56,8 +75,9 @@ class WorkerServer {
 
   // The port bound.
   int port() const;
-  // Stops accepting sessions, cancels the running ones (waiting at most `grace` for
-  // them to end) and waits for their worker steps to finish.
+  // Drains: health turns NOT_SERVING and new sessions are refused; running
+  // sessions get `grace` to end, then an in-band Error ("the worker is shutting
+  // down") before they are cancelled; then waits for their worker steps to finish.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   class Impl;

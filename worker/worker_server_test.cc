@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "algorithms/algorithm.h"
 #include "proto/worker.grpc.pb.h"
 
 namespace aia {
@@ -24,6 +25,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using v1::FromWorker;
 using v1::ToWorker;
 
@@ -73,9 +75,20 @@ std::vector<double> Decode(const std::string& bytes) {
   return values;
 }
 
+// What the plugin of `spec` means by its messages (a Setup must say it).
+std::string MessageVersion(const v1::AlgorithmSpec& spec) {
+  AlgorithmContext context{spec, 0, 0, 1};
+  absl::StatusOr<std::unique_ptr<Algorithm>> algorithm = NewAlgorithm(context);
+  return algorithm.ok() ? (*algorithm)->message_version() : "";
+}
+
+// The Setup as a message, with the algorithm's message version filled in.
 ToWorker SetupMessage(const v1::Setup& setup) {
   ToWorker message;
   *message.mutable_setup() = setup;
+  if (setup.algorithm_version().empty()) {
+    message.mutable_setup()->set_algorithm_version(MessageVersion(setup.algorithm()));
+  }
   return message;
 }
 
@@ -189,9 +202,13 @@ class WorkerServerTest : public ::testing::Test {
     for (const std::string& fragment : fragments) {
       EXPECT_THAT(reply.error().reason(), HasSubstr(fragment));
     }
+    // A client is never told the worker's data root.
+    EXPECT_THAT(reply.error().reason(), Not(HasSubstr(data_root_)));
     EXPECT_TRUE(session.Ended());
+    // The stream ends with the status of the Error (proto/worker.proto, rule 6).
     const grpc::Status status = session.Finish();
-    EXPECT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+    EXPECT_EQ(status.error_code(), static_cast<grpc::StatusCode>(code));
+    EXPECT_EQ(status.error_message(), reply.error().reason());
     // The daemon goes on serving.
     const v1::Ready ready = HealthySession();
     EXPECT_EQ(ready.dimension(), kColumns);
@@ -307,7 +324,7 @@ TEST_F(WorkerServerTest, MissingDataFile) {
   v1::Setup setup = SgdSetup();
   setup.mutable_problem()->mutable_file()->set_path("missing/heart_scale");
   ExpectSessionError({SetupMessage(setup)}, 0, absl::StatusCode::kNotFound,
-                     {data_root_ + "/missing/heart_scale"});
+                     {"'<data_root>/missing/heart_scale'"});
 }
 
 TEST_F(WorkerServerTest, DataPathOutsideTheDataRoot) {
@@ -336,7 +353,8 @@ TEST_F(WorkerServerTest, AnswerTypeMismatch) {
 
 TEST_F(WorkerServerTest, QueryBeforeSetup) {
   ExpectSessionError({QueryMessage(1, Encode({1, 2, 3, 4, 5}))}, 0,
-                     absl::StatusCode::kFailedPrecondition, {"Query before Setup"});
+                     absl::StatusCode::kFailedPrecondition,
+                     {"first message of a session must be a Setup"});
 }
 
 TEST_F(WorkerServerTest, SecondSetup) {
@@ -345,7 +363,8 @@ TEST_F(WorkerServerTest, SecondSetup) {
 }
 
 TEST_F(WorkerServerTest, EmptyMessage) {
-  ExpectSessionError({ToWorker()}, 0, absl::StatusCode::kInvalidArgument, {"empty message"});
+  ExpectSessionError({ToWorker()}, 0, absl::StatusCode::kFailedPrecondition,
+                     {"first message of a session must be a Setup"});
   // Also after a good Setup.
   ExpectSessionError({SetupMessage(SgdSetup()), ToWorker()}, 1, absl::StatusCode::kInvalidArgument,
                      {"empty message"});
@@ -375,7 +394,8 @@ TEST_F(WorkerServerTest, WorkerIndexOutOfRange) {
 TEST_F(WorkerServerTest, MessagesAfterAnErrorAreIgnored) {
   // The session ends at its first error; the Query written after it gets no reply.
   ExpectSessionError({QueryMessage(1, ""), SetupMessage(SgdSetup()), QueryMessage(2, "")}, 0,
-                     absl::StatusCode::kFailedPrecondition, {"Query before Setup"});
+                     absl::StatusCode::kFailedPrecondition,
+                     {"first message of a session must be a Setup"});
 }
 
 TEST_F(WorkerServerTest, ClientHalfCloseEndsTheSession) {
@@ -421,10 +441,13 @@ TEST_F(WorkerServerTest, ShutdownEndsALiveSessionWithinTheGrace) {
   server_->Shutdown(absl::Milliseconds(500));
   const absl::Duration took = absl::Now() - start;
   EXPECT_LT(took, absl::Seconds(5));
+  // In-band first (proto/worker.proto, rule 6), then the stream's status.
+  const FromWorker error = session.Read();
+  EXPECT_EQ(error.error().reason(), "the worker is shutting down");
+  EXPECT_EQ(error.error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
   EXPECT_TRUE(session.Ended());
   const grpc::Status status = session.Finish();
-  EXPECT_FALSE(status.ok());
-  EXPECT_NE(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   // A second Shutdown (and the destructor's) is a no-op.
   server_->Shutdown();
 }
@@ -449,6 +472,7 @@ TEST_F(WorkerServerTest, ConcurrentShutdownsBothReturn) {
   server_->Shutdown(absl::Milliseconds(200));
   other.join();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_TRUE(session.Read().has_error());
   EXPECT_TRUE(session.Ended());
   EXPECT_FALSE(session.Finish().ok());
 }

@@ -9,12 +9,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "algorithms/typed_algorithm.h"
+#include "base/interrupt.h"
 
 namespace aia {
 namespace {
 
 class Echo : public TypedAlgorithm<Vector, Vector> {
  public:
+  std::string message_version() const override {
+    return "echo/1: the answer is the query (after the configured delay)";
+  }
   Echo(int64_t dimension, double delay_s) : dimension_(dimension), delay_s_(delay_s) {}
 
   bool queries_match_problem_dimension() const override { return false; }
@@ -25,7 +29,9 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
     return Vector::LinSpaced(dimension_, 0.0, 1.0);
   }
   absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
-    if (delay_s_ > 0) absl::SleepFor(absl::Seconds(delay_s_));
+    if (delay_s_ > 0 && !SleepUnlessInterrupted(absl::Seconds(delay_s_))) {
+      return absl::CancelledError("the session was cancelled");
+    }
     return Vector(q);
   }
   absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {

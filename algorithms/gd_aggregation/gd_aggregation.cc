@@ -17,6 +17,9 @@ constexpr absl::string_view kName = "gd_aggregation";
 
 class GdAggregation : public AggregationAlgorithm {
  public:
+  std::string message_version() const override {
+    return "gd_aggregation/1: the answer is the shard gradient at the query";
+  }
   explicit GdAggregation(double stepsize) : stepsize_(stepsize) {}
 
   std::vector<std::string> saved_value_names() const override { return objective_.names(); }

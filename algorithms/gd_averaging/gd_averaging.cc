@@ -17,6 +17,9 @@ constexpr absl::string_view kName = "gd_averaging";
 
 class GdAveraging : public AveragingAlgorithm {
  public:
+  std::string message_version() const override {
+    return "gd_averaging/2: the answer is the difference of the weighted local point";
+  }
   GdAveraging(double stepsize, bool uniform_weights)
       : AveragingAlgorithm(uniform_weights ? Weights::kUniform : Weights::kRows),
         stepsize_(stepsize) {}

@@ -16,6 +16,9 @@ constexpr absl::string_view kName = "sgd";
 
 class Sgd : public TypedAlgorithm<Vector, Vector> {
  public:
+  std::string message_version() const override {
+    return "sgd/1: the answer is stepsize times a row gradient at the query";
+  }
   Sgd(double stepsize, bool zero_start, uint64_t seed)
       : stepsize_(stepsize), zero_start_(zero_start), rng_(seed) {}
 

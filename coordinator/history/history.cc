@@ -338,11 +338,13 @@ absl::Status RunDirectory::AppendAnswer(int64_t record, int worker, absl::string
 }
 
 absl::Status RunDirectory::WriteWorkers(const std::vector<WorkerRow>& workers) {
-  std::string content = "worker,address,answers,failures,mean_compute_s,state,cause\n";
+  std::string content =
+      "worker,address,answers,failures,mean_compute_s,state,cause,version,host,shard_digest\n";
   for (const WorkerRow& row : workers) {
     absl::StrAppend(&content, row.worker, ",", CsvField(row.address), ",", row.answers, ",",
                     row.failures, ",", FormatDouble(row.mean_compute_s), ",", CsvField(row.state),
-                    ",", CsvField(row.cause), "\n");
+                    ",", CsvField(row.cause), ",", CsvField(row.version), ",",
+                    CsvField(row.host), ",", CsvField(row.shard_digest), "\n");
   }
   return WriteFileAtomically(FilePath("workers.csv"), content,
                              /*sync=*/false);

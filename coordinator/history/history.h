@@ -80,6 +80,10 @@ class RunDirectory {
     std::string state;
     // Why it was last lost (empty if never).
     std::string cause;
+    // What its last Ready said: its aia version, host name and shard digest.
+    std::string version;
+    std::string host;
+    std::string shard_digest;
   };
 
   // The content of summary.json.

@@ -237,17 +237,18 @@ TEST(RunDirectory, WorkersCsvIsQuotedAndReplaced) {
   const std::string dir = TestDir("workers");
   auto run = MustCreate(dir);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive", ""},
+  ASSERT_TRUE(run->WriteWorkers({{0, "10.0.0.1:7000", 12, 0, 0.25, "alive", "", "0.2.0", "vm-a",
+                                  "fnv1a64:00000000000000ff"},
                                  {1, "host,b:7001", 3, 1, 1e-3, "lost", "said \"bye\""}})
                   .ok());
+  constexpr char kHeader[] =
+      "worker,address,answers,failures,mean_compute_s,state,cause,version,host,shard_digest\n";
   EXPECT_EQ(ReadFile(dir + "/workers.csv"),
-            "worker,address,answers,failures,mean_compute_s,state,cause\n"
-            "0,10.0.0.1:7000,12,0,0.25,alive,\n"
-            "1,\"host,b:7001\",3,1,0.001,lost,\"said \"\"bye\"\"\"\n");
+            std::string(kHeader) +
+                "0,10.0.0.1:7000,12,0,0.25,alive,,0.2.0,vm-a,fnv1a64:00000000000000ff\n"
+                "1,\"host,b:7001\",3,1,0.001,lost,\"said \"\"bye\"\"\",,,\n");
   ASSERT_TRUE(run->WriteWorkers({{0, "a:1", 13, 0, 0.5, "stopped", ""}}).ok());
-  EXPECT_EQ(ReadFile(dir + "/workers.csv"),
-            "worker,address,answers,failures,mean_compute_s,state,cause\n"
-            "0,a:1,13,0,0.5,stopped,\n");
+  EXPECT_EQ(ReadFile(dir + "/workers.csv"), std::string(kHeader) + "0,a:1,13,0,0.5,stopped,,,,\n");
   EXPECT_FALSE(Exists(dir + "/workers.csv.tmp"));
 }
 
