@@ -31,6 +31,7 @@
 #include "algorithms/cutting_plane/master.h"
 #include "algorithms/typed_algorithm.h"
 #include "base/status_macros.h"
+#include "problems/lp_values.h"
 
 namespace aia {
 namespace {
@@ -84,8 +85,14 @@ class CuttingPlane : public Algorithm {
                                 : std::max<int64_t>(1, pieces_ / (4 * std::max(1, workers_)));
     chunks_ = (pieces_ + chunk_ - 1) / chunk_;
     first_ = problem->first_stage();
-    ASSIGN_OR_RETURN(master_, CutModel::Create(first_, static_cast<int>(chunks_),
-                                               problem->piece_lower_bound() * chunk_));
+    const double theta_lower_bound = problem->piece_lower_bound() * chunk_;
+    if (theta_lower_bound != -kInfinity && !IsLpNumber(theta_lower_bound)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the problem's lower bound on a chunk of ", chunk_, " pieces is beyond +-",
+          kMaxLpMagnitudeText, ", more than the master LP takes"));
+    }
+    ASSIGN_OR_RETURN(master_,
+                     CutModel::Create(first_, static_cast<int>(chunks_), theta_lower_bound));
     // The first candidate: the master with no cuts (each theta at its bound).
     ASSIGN_OR_RETURN(CutModel::Solution first, master_->Solve());
     lower_bound_ = first.value;
@@ -112,11 +119,20 @@ class CuttingPlane : public Algorithm {
     }
     Candidate& candidate = it->second;
     ++evaluations_;
+    // A worker's numbers go into the master LP: refuse what Clp cannot take.
+    auto bad = [worker](const absl::Status& status) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("worker ", worker, " answered ", status.message()));
+    };
     if (answer.feasible()) {
       ASSIGN_OR_RETURN(ConstVectorRef g, Codec<Vector>::Decode(answer.subgradient()));
       if (g.size() != candidate.x.size()) {
         return absl::DataLossError(absl::StrCat("a subgradient of dimension ", g.size()));
       }
+      if (absl::Status s = CheckLpNumber("CutAnswer.value", answer.value()); !s.ok()) {
+        return bad(s);
+      }
+      if (absl::Status s = CheckLpVector("CutAnswer.subgradient", g); !s.ok()) return bad(s);
       RETURN_IF_ERROR(master_->AddOptimalityCut(static_cast<int>(answer.chunk()), answer.value(), g,
                                                 candidate.x));
       candidate.value += answer.value();
@@ -124,6 +140,15 @@ class CuttingPlane : public Algorithm {
       candidate.feasible = false;
       for (const v1::CutAnswer::FeasibilityCut& cut : answer.feasibility_cuts()) {
         ASSIGN_OR_RETURN(ConstVectorRef g, Codec<Vector>::Decode(cut.g()));
+        if (g.size() != candidate.x.size()) {
+          return absl::DataLossError(absl::StrCat("a feasibility cut of dimension ", g.size()));
+        }
+        if (absl::Status s = CheckLpVector("CutAnswer.feasibility_cuts.g", g); !s.ok()) {
+          return bad(s);
+        }
+        if (absl::Status s = CheckLpNumber("CutAnswer.feasibility_cuts.r", cut.r()); !s.ok()) {
+          return bad(s);
+        }
         RETURN_IF_ERROR(master_->AddFeasibilityCut(g, cut.r()));
         ++feasibility_cuts_;
       }
@@ -153,6 +178,9 @@ class CuttingPlane : public Algorithm {
       return absl::InvalidArgumentError(absl::StrCat(
           "the candidate has dimension ", x.size(), " but the problem has ", problem->dimension()));
     }
+    // A point Clp cannot take aborts it (x = 1e99 did): refuse it here, naming the
+    // task field, whatever the problem checks itself.
+    RETURN_IF_ERROR(CheckLpVector("CutTask.x", x));
     v1::CutAnswer answer;
     answer.set_candidate(task.candidate());
     answer.set_chunk(task.chunk());
@@ -372,6 +400,11 @@ absl::StatusOr<std::unique_ptr<Algorithm>> NewCuttingPlaneMethod(const Algorithm
     return absl::InvalidArgumentError(
         absl::StrCat(field("initial_radius"), " must be > 0 and <= max_radius, got ",
                      options.initial_radius, " and ", options.max_radius));
+  }
+  if (!(options.max_radius <= kMaxLpMagnitude)) {
+    return absl::InvalidArgumentError(absl::StrCat(field("max_radius"), " must be at most ",
+                                                   kMaxLpMagnitudeText, ", got ",
+                                                   options.max_radius));
   }
   return std::make_unique<CuttingPlane>(options, context.worker_count);
 }

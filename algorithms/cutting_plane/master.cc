@@ -9,28 +9,20 @@
 #include "ClpSimplex.hpp"
 #include "CoinFinite.hpp"
 #include "absl/strings/str_cat.h"
+#include "problems/lp_values.h"
 
 namespace aia {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Clp's infinity is COIN_DBL_MAX.
-double ToClp(double bound) {
-  if (bound == kInf) return COIN_DBL_MAX;
-  if (bound == -kInf) return -COIN_DBL_MAX;
-  return bound;
-}
-
 absl::Status CheckVector(const char* what, const Eigen::Ref<const Vector>& v, int64_t size) {
   if (v.size() != size) {
     return absl::InvalidArgumentError(
         absl::StrCat("cut model: ", what, " has size ", v.size(), ", the dimension is ", size));
   }
-  if (!v.allFinite()) {
-    return absl::InvalidArgumentError(absl::StrCat("cut model: ", what, " is not finite"));
-  }
-  return absl::OkStatus();
+  // Numbers Clp cannot take abort it: every one stays within kMaxLpMagnitude.
+  return CheckLpVector(absl::StrCat("cut model: ", what), v);
 }
 
 absl::Status CheckFirstStage(const LinearConstraints& first) {
@@ -39,7 +31,7 @@ absl::Status CheckFirstStage(const LinearConstraints& first) {
   auto bad = [](auto... parts) {
     return absl::InvalidArgumentError(absl::StrCat("cut model: first stage: ", parts...));
   };
-  if (!first.c.allFinite()) return bad("c is not finite");
+  if (absl::Status s = CheckLpVector("cut model: first stage: c", first.c); !s.ok()) return s;
   if (m > 0 && first.a.cols() != n) return bad("A has ", first.a.cols(), " columns, c has ", n);
   if (first.row_lower.size() != m || first.row_upper.size() != m) {
     return bad("A has ", m, " rows but row_lower and row_upper have ", first.row_lower.size(),
@@ -50,20 +42,26 @@ absl::Status CheckFirstStage(const LinearConstraints& first) {
                first.upper.size());
   }
   for (int64_t k = 0; k < n; ++k) {
-    if (std::isnan(first.lower(k)) || std::isnan(first.upper(k)) ||
-        first.lower(k) > first.upper(k)) {
+    if (!IsLpBound(first.lower(k)) || !IsLpBound(first.upper(k))) {
+      return bad("a bound of x(", k, ") is NaN or finite beyond +-", kMaxLpMagnitudeText);
+    }
+    if (first.lower(k) > first.upper(k)) {
       return bad("bounds of x(", k, ") are [", first.lower(k), ", ", first.upper(k), "]");
     }
   }
   for (int64_t i = 0; i < m; ++i) {
-    if (std::isnan(first.row_lower(i)) || std::isnan(first.row_upper(i)) ||
-        first.row_lower(i) > first.row_upper(i)) {
+    if (!IsLpBound(first.row_lower(i)) || !IsLpBound(first.row_upper(i))) {
+      return bad("a bound of row ", i, " is NaN or finite beyond +-", kMaxLpMagnitudeText);
+    }
+    if (first.row_lower(i) > first.row_upper(i)) {
       return bad("bounds of row ", i, " are [", first.row_lower(i), ", ", first.row_upper(i), "]");
     }
   }
   for (Eigen::Index i = 0; i < first.a.outerSize(); ++i) {
     for (Eigen::SparseMatrix<double, Eigen::RowMajor>::InnerIterator it(first.a, i); it; ++it) {
-      if (!std::isfinite(it.value())) return bad("A(", i, ", ", it.col(), ") is not finite");
+      if (!IsLpNumber(it.value())) {
+        return bad("A(", i, ", ", it.col(), ") is not finite or beyond +-", kMaxLpMagnitudeText);
+      }
     }
   }
   return absl::OkStatus();
@@ -78,10 +76,10 @@ absl::StatusOr<std::unique_ptr<CutModel>> CutModel::Create(const LinearConstrain
   if (blocks < 0) {
     return absl::InvalidArgumentError(absl::StrCat("cut model: blocks must be >= 0, not ", blocks));
   }
-  if (std::isnan(theta_lower_bound_per_block) || theta_lower_bound_per_block == kInf) {
+  if (theta_lower_bound_per_block != -kInf && !IsLpNumber(theta_lower_bound_per_block)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cut model: the theta lower bound must be finite or -infinity, not ",
-                     theta_lower_bound_per_block));
+        absl::StrCat("cut model: the theta lower bound must be -infinity or finite within +-",
+                     kMaxLpMagnitudeText, ", not ", theta_lower_bound_per_block));
   }
   return std::unique_ptr<CutModel>(new CutModel(first, blocks, theta_lower_bound_per_block));
 }
@@ -169,22 +167,30 @@ absl::Status CutModel::AddOptimalityCut(int block, double value,
     return absl::InvalidArgumentError(
         absl::StrCat("cut model: block ", block, " is not in [0, ", blocks_, ")"));
   }
-  if (!std::isfinite(value)) {
+  if (!IsLpNumber(value)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cut model: the value of a cut of block ", block, " is ", value));
+        absl::StrCat("cut model: the value of a cut of block ", block,
+                     " is not finite or beyond +-", kMaxLpMagnitudeText));
   }
   if (absl::Status s = CheckVector("subgradient", subgradient, dimension()); !s.ok()) return s;
   if (absl::Status s = CheckVector("cut point", at, dimension()); !s.ok()) return s;
-  Cut cut{block, subgradient, value - subgradient.dot(at)};
+  const double constant = value - subgradient.dot(at);
+  if (!IsLpNumber(constant)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cut model: a cut of block ", block, " has v - g'x0 beyond +-",
+                     kMaxLpMagnitudeText, " (the subgradient and cut point are too large)"));
+  }
+  Cut cut{block, subgradient, constant};
   AddRow(cut);
   cuts_.push_back(std::move(cut));
   return absl::OkStatus();
 }
 
 absl::Status CutModel::AddFeasibilityCut(const Eigen::Ref<const Vector>& g, double r) {
-  if (!std::isfinite(r)) {
+  if (!IsLpNumber(r)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cut model: the right-hand side of a feasibility cut is ", r));
+        absl::StrCat("cut model: the right-hand side of a feasibility cut is not finite or beyond +-",
+                     kMaxLpMagnitudeText));
   }
   if (absl::Status s = CheckVector("feasibility cut", g, dimension()); !s.ok()) return s;
   Cut cut{-1, g, r};
@@ -194,9 +200,10 @@ absl::Status CutModel::AddFeasibilityCut(const Eigen::Ref<const Vector>& g, doub
 }
 
 absl::Status CutModel::SetTrustRegion(const Eigen::Ref<const Vector>& center, double radius) {
-  if (std::isnan(radius) || radius < 0) {
+  if (std::isnan(radius) || radius < 0 || (radius != kInf && !IsLpNumber(radius))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cut model: the trust-region radius must be >= 0, not ", radius));
+        absl::StrCat("cut model: the trust-region radius must be >= 0 and at most ",
+                     kMaxLpMagnitudeText, " (or infinite), not ", radius));
   }
   if (radius == kInf) {
     center_.resize(0);

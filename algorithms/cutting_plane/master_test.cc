@@ -472,8 +472,54 @@ TEST(CutModel, RejectsBadInput) {
                 "subgradient has size 3, the dimension is 2");
   ExpectInvalid((*model)->AddOptimalityCut(0, std::nan(""), x, x), "value of a cut");
   ExpectInvalid((*model)->AddFeasibilityCut(Vector::Constant(2, kInf), 0),
-                "feasibility cut is not finite");
+                "feasibility cut(0) is not finite");
   ExpectInvalid((*model)->SetTrustRegion(x, -1), "radius must be >= 0");
+  EXPECT_EQ((*model)->cuts(), 0);
+}
+
+// Numbers Clp cannot take abort it (a worker's answer with a subgradient of 1e300,
+// a first stage read from a file with a bound of 1e300): the model refuses every
+// finite number beyond 1e20 in magnitude, and stays unchanged and solvable.
+TEST(CutModel, RefusesNumbersClpCannotTake) {
+  for (const double big : {1e21, 1e99, 1e300, -1.7976931348623157e308}) {
+    LinearConstraints first = Box();
+    first.c(0) = big;
+    ExpectInvalid(CutModel::Create(first, 1, 0).status(), "1e20");
+    first = Box();
+    first.upper(1) = std::abs(big);
+    ExpectInvalid(CutModel::Create(first, 1, 0).status(), "x(1)");
+    first = Box();
+    first.a.resize(1, 2);
+    first.a.insert(0, 1) = big;
+    first.row_lower = Vector::Constant(1, -kInf);
+    first.row_upper = Vector::Constant(1, 1);
+    ExpectInvalid(CutModel::Create(first, 1, 0).status(), "A(0, 1)");
+    first.a.coeffRef(0, 1) = 1;
+    first.row_upper(0) = std::abs(big);
+    ExpectInvalid(CutModel::Create(first, 1, 0).status(), "row 0");
+    ExpectInvalid(CutModel::Create(Box(), 1, -std::abs(big)).status(), "theta lower bound");
+
+    absl::StatusOr<std::unique_ptr<CutModel>> model = CutModel::Create(Box(), 1, -100);
+    ASSERT_TRUE(model.ok()) << model.status();
+    const Vector x = Eigen::Vector2d(1, 2);
+    const Vector huge = Eigen::Vector2d(1, big);
+    ExpectInvalid((*model)->AddOptimalityCut(0, big, x, x), "1e20");
+    ExpectInvalid((*model)->AddOptimalityCut(0, 1, huge, x), "subgradient");
+    ExpectInvalid((*model)->AddOptimalityCut(0, 1, x, huge), "cut point");
+    ExpectInvalid((*model)->AddFeasibilityCut(huge, 0), "feasibility cut");
+    ExpectInvalid((*model)->AddFeasibilityCut(x, big), "1e20");
+    ExpectInvalid((*model)->SetTrustRegion(huge, 1), "trust-region center");
+    ExpectInvalid((*model)->SetTrustRegion(x, std::abs(big)), "radius");
+    EXPECT_EQ((*model)->cuts(), 0);
+    absl::StatusOr<CutModel::Solution> s = (*model)->Solve();
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_NEAR(s->value, -30 - 100, 1e-9);
+  }
+  // Each part within the bound, but the cut's constant v - g'x0 beyond it.
+  absl::StatusOr<std::unique_ptr<CutModel>> model = CutModel::Create(Box(), 1, -100);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const Vector g = Eigen::Vector2d(1e15, 0), at = Eigen::Vector2d(1e15, 0);
+  ExpectInvalid((*model)->AddOptimalityCut(0, 0, g, at), "1e20");
   EXPECT_EQ((*model)->cuts(), 0);
 }
 

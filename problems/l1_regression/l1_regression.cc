@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "problems/data.h"
+#include "problems/lp_values.h"
 
 namespace aia {
 namespace {
@@ -50,6 +51,24 @@ absl::StatusOr<std::unique_ptr<L1Regression>> L1Regression::Create(const Problem
   ASSIGN_OR_RETURN(Dataset data, LoadAllRows(context));
   const bool intercept = context.spec.l1_regression().intercept();
   const int64_t features = data.features.cols();
+  // The rows become cuts of a Clp master LP: keep them to what Clp takes.
+  const std::string& name = context.spec.source_case() == v1::ProblemSpec::kFile
+                                ? context.spec.file().path()
+                                : data.source;
+  for (int64_t i = 0; i < data.features.rows(); ++i) {
+    if (!IsLpNumber(data.labels(i))) {
+      return absl::InvalidArgumentError(absl::StrCat(name, ": row ", i + 1,
+                                                     ", the label is beyond +-",
+                                                     kMaxLpMagnitudeText, " (Clp's limit)"));
+    }
+    for (int64_t k = 0; k < features; ++k) {
+      if (!IsLpNumber(data.features(i, k))) {
+        return absl::InvalidArgumentError(absl::StrCat(name, ": row ", i + 1, ", feature ", k + 1,
+                                                       " is beyond +-", kMaxLpMagnitudeText,
+                                                       " (Clp's limit)"));
+      }
+    }
+  }
   if (features == 0 && !intercept) {
     return absl::InvalidArgumentError(
         absl::StrCat(data.source, " has no features (and there is no intercept)"));
@@ -79,6 +98,8 @@ absl::StatusOr<PieceEvaluation> L1Regression::Evaluate(int64_t j,
     return absl::InvalidArgumentError(
         absl::StrCat("l1_regression: x has size ", x.size(), ", the dimension is ", dimension()));
   }
+  // Values and subgradients go into a Clp master LP.
+  RETURN_IF_ERROR(CheckLpVector("l1_regression: x", x));
   const auto row = a_.row(j);
   const double residual = row.dot(x) - b_(j);
   PieceEvaluation evaluation;

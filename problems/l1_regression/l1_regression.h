@@ -44,7 +44,9 @@ class L1Regression : public DecomposableProblem {
   // LoadDataFile under context.data_root) or synthetic data (GenerateSynthetic).
   // Errors: InvalidArgument (no source, bad source fields, bad data, another
   // problem's parameters or fields this build does not know, data with no features
-  // and no intercept), NotFound (missing file), PermissionDenied (path outside the
+  // and no intercept, a label or feature beyond +-kMaxLpMagnitude = 1e20, which a
+  // Clp master LP could not take: "stackloss.csv: row 3, feature 2 is beyond
+  // +-1e20"), NotFound (missing file), PermissionDenied (path outside the
   // data root).
   static absl::StatusOr<std::unique_ptr<L1Regression>> Create(const ProblemContext& context);
 
@@ -62,7 +64,7 @@ class L1Regression : public DecomposableProblem {
   const LinearConstraints& first_stage() const override { return first_stage_; }
   // Piece j at x: value |r_j|, subgradient sign(r_j) a_j (sign(0) = 0), always
   // feasible. Errors: OutOfRange for j outside [0, pieces()), InvalidArgument for
-  // x.size() != dimension().
+  // x.size() != dimension() or an x(k) not finite or beyond +-1e20.
   absl::StatusOr<PieceEvaluation> Evaluate(int64_t j, const Eigen::Ref<const Vector>& x) override;
   double piece_lower_bound() const override { return 0; }
 

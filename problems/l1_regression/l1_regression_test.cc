@@ -231,5 +231,27 @@ TEST(L1Regression, EvaluateRejectsBadPiecesAndSizes) {
               "x has size 4, the dimension is 5");
 }
 
+// The rows are the cuts of a Clp master LP on the coordinator and x comes from a
+// task: numbers Clp cannot take (beyond 1e20 in magnitude) are refused, naming the
+// data row and column, or the element of x.
+TEST(L1Regression, RefusesNumbersTheMasterLpCannotTake) {
+  std::unique_ptr<L1Regression> problem = MustBuild(ParseSpec(kSynthetic));
+  ASSERT_NE(problem, nullptr);
+  Vector x = Vector::Zero(5);
+  x(3) = 1e99;
+  ExpectError(problem->Evaluate(0, x).status(), absl::StatusCode::kInvalidArgument, "x(3)");
+  x(3) = 1e21;
+  ExpectError(problem->Evaluate(0, x).status(), absl::StatusCode::kInvalidArgument, "1e20");
+
+  const std::string root = TempDirectory();
+  WriteFile("huge.csv", "y,a,b\n1,2,3\n4,1e300,6\n");
+  ExpectError(Build(ParseSpec("name: 'l1_regression' file { path: 'huge.csv' }"), root).status(),
+              absl::StatusCode::kInvalidArgument, "huge.csv: row 2, feature 1");
+  WriteFile("huge_label.csv", "y,a,b\n1,2,3\n-1e25,5,6\n");
+  ExpectError(
+      Build(ParseSpec("name: 'l1_regression' file { path: 'huge_label.csv' }"), root).status(),
+      absl::StatusCode::kInvalidArgument, "huge_label.csv: row 2, the label");
+}
+
 }  // namespace
 }  // namespace aia

@@ -26,6 +26,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "base/status_macros.h"
+#include "problems/lp_values.h"
 #include "problems/readers.h"
 
 namespace aia {
@@ -82,11 +83,33 @@ absl::Status LineError(const File& file, const Line& line, absl::string_view wha
   return absl::InvalidArgumentError(absl::StrCat(file.path, ":", line.number, ": ", what));
 }
 
-absl::StatusOr<double> ParseNumber(const File& file, const Line& line, const std::string& token) {
+// Numbers at or beyond this in a bound's infinite direction (UP, LO) mean
+// infinity, as in CoinMpsIO.
+constexpr double kMpsInfinity = 1e30;
+
+// Field `index` (0-based) of `line` as a finite number of any size.
+absl::StatusOr<double> ParseAnyNumber(const File& file, const Line& line, size_t index) {
   double value;
-  if (!absl::SimpleAtod(token, &value) || !std::isfinite(value)) {
-    return LineError(file, line, absl::StrCat("bad number '", token, "'"));
+  if (!absl::SimpleAtod(line.tokens[index], &value) || !std::isfinite(value)) {
+    return LineError(file, line, absl::StrCat("field ", index + 1, " is not a finite number (of magnitude at most ",
+                                     kMaxLpMagnitudeText, ")"));
   }
+  return value;
+}
+
+absl::Status CheckMagnitude(const File& file, const Line& line, size_t index, double value,
+                            absl::string_view how = "") {
+  if (IsLpNumber(value)) return absl::OkStatus();
+  return LineError(file, line,
+                   absl::StrCat("field ", index + 1, how, " is beyond +-", kMaxLpMagnitudeText,
+                                ", the largest magnitude accepted (Clp's numerics)"));
+}
+
+// Field `index` (0-based) of `line`: a finite number of magnitude at most
+// kMaxLpMagnitude.
+absl::StatusOr<double> ParseNumber(const File& file, const Line& line, size_t index) {
+  ASSIGN_OR_RETURN(double value, ParseAnyNumber(file, line, index));
+  RETURN_IF_ERROR(CheckMagnitude(file, line, index, value));
   return value;
 }
 
@@ -173,7 +196,7 @@ absl::StatusOr<Core> ReadCore(const std::string& path) {
       }
       const int col = it->second;
       for (size_t k = 1; k + 1 < t.size(); k += 2) {
-        ASSIGN_OR_RETURN(double value, ParseNumber(file, line, t[k + 1]));
+        ASSIGN_OR_RETURN(double value, ParseNumber(file, line, k + 1));
         if (t[k] == core.objective) {
           core.cost[col] = value;
         } else if (core.free_rows.contains(t[k])) {
@@ -200,7 +223,7 @@ absl::StatusOr<Core> ReadCore(const std::string& path) {
         core.has_range.assign(core.row_names.size(), false);
       }
       for (size_t k = t.size() % 2; k + 1 < t.size(); k += 2) {
-        ASSIGN_OR_RETURN(double value, ParseNumber(file, line, t[k + 1]));
+        ASSIGN_OR_RETURN(double value, ParseNumber(file, line, k + 1));
         if (t[k] == core.objective && section == "RHS") {
           core.objective_rhs = value;
           continue;
@@ -255,7 +278,18 @@ absl::StatusOr<Core> ReadCore(const std::string& path) {
       const int col = col_it->second;
       double value = 0;
       if (takes_value) {
-        ASSIGN_OR_RETURN(value, ParseNumber(file, line, t[col_token + 1]));
+        ASSIGN_OR_RETURN(value, ParseAnyNumber(file, line, col_token + 1));
+        // The MPS convention: an upper bound of 1e30 or more is none, as is a lower
+        // bound of -1e30 or less.
+        const bool upper = type == "UP" || type == "UI";
+        const bool lower = type == "LO" || type == "LI";
+        if (upper && value >= kMpsInfinity) {
+          value = kInf;
+        } else if (lower && value <= -kMpsInfinity) {
+          value = -kInf;
+        } else {
+          RETURN_IF_ERROR(CheckMagnitude(file, line, col_token + 1, value));
+        }
       }
       if (type == "UP" || type == "UI") {
         core.upper[col] = value;
@@ -471,8 +505,8 @@ class StochReader {
           return LineError(file_, line, "expected 'name row value [period] probability' in INDEP");
         }
         if (t.size() == 5) RETURN_IF_ERROR(CheckPeriod(line, t[3]));
-        ASSIGN_OR_RETURN(Change change, Entry(line, t[0], t[1], t[2], mode));
-        ASSIGN_OR_RETURN(double probability, Probability(line, t.back()));
+        ASSIGN_OR_RETURN(Change change, Entry(line, t[0], t[1], 2, mode));
+        ASSIGN_OR_RETURN(double probability, Probability(line, t.size() - 1));
         auto [it, inserted] = indep.try_emplace(KeyOf(change), static_cast<int>(result_.size()));
         if (inserted) {
           RETURN_IF_ERROR(Claim(line, change, it->second));
@@ -513,7 +547,7 @@ class StochReader {
             }
             index = scenarios;
           }
-          ASSIGN_OR_RETURN(double probability, Probability(line, t[3]));
+          ASSIGN_OR_RETURN(double probability, Probability(line, 3));
           Distribution& d = result_[index];
           d.realizations.push_back(Realization{probability, {}});
           d.total += probability;
@@ -530,7 +564,7 @@ class StochReader {
         // REPLACE and ADD of a SCENARIOS entry are relative to the core (the
         // parent is ROOT), as for BLOCKS.
         for (size_t k = 1; k + 1 < t.size(); k += 2) {
-          ASSIGN_OR_RETURN(Change change, Entry(line, t[0], t[k], t[k + 1], mode));
+          ASSIGN_OR_RETURN(Change change, Entry(line, t[0], t[k], k + 1, mode));
           for (const Change& other : current->changes) {
             if (KeyOf(other) == KeyOf(change)) {
               return LineError(
@@ -581,10 +615,11 @@ class StochReader {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<double> Probability(const Line& line, const std::string& token) {
-    ASSIGN_OR_RETURN(double p, ParseNumber(file_, line, token));
+  absl::StatusOr<double> Probability(const Line& line, size_t index) {
+    ASSIGN_OR_RETURN(double p, ParseNumber(file_, line, index));
     if (p < 0 || p > 1 + 1e-9) {
-      return LineError(file_, line, absl::StrCat("probability ", token, " is not in [0, 1]"));
+      return LineError(file_, line,
+                       absl::StrCat("field ", index + 1, " (probability) is not in [0, 1]"));
     }
     return p;
   }
@@ -602,8 +637,8 @@ class StochReader {
 
   // The change that entry "name row value" makes.
   absl::StatusOr<Change> Entry(const Line& line, const std::string& name, const std::string& row,
-                               const std::string& value_token, const std::string& mode) {
-    ASSIGN_OR_RETURN(double value, ParseNumber(file_, line, value_token));
+                               size_t value_field, const std::string& mode) {
+    ASSIGN_OR_RETURN(double value, ParseNumber(file_, line, value_field));
     const int m1 = stages_.first_row2, n1 = stages_.first_col2;
     Change change;
     double core_value;
@@ -651,8 +686,11 @@ class StochReader {
     }
     if (mode == "ADD") {
       change.value = core_value + value;
+      RETURN_IF_ERROR(CheckMagnitude(file_, line, value_field, change.value, " added to the core"));
     } else if (mode == "MULTIPLY") {
       change.value = core_value * value;
+      RETURN_IF_ERROR(
+          CheckMagnitude(file_, line, value_field, change.value, " times the core value"));
     } else {
       change.value = value;
     }
@@ -727,12 +765,6 @@ SparseRowMatrix MakeSparse(int rows, int cols, const std::vector<Eigen::Triplet<
   m.setFromTriplets(entries.begin(), entries.end());
   m.makeCompressed();
   return m;
-}
-
-double ToClp(double bound) {
-  if (bound == kInf) return COIN_DBL_MAX;
-  if (bound == -kInf) return -COIN_DBL_MAX;
-  return bound;
 }
 
 }  // namespace

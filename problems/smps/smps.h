@@ -32,6 +32,13 @@
 //         R > 0 and [b-|R|, b] if R < 0; L gives [b-|R|, b]; G gives [b, b+|R|].
 //         An RHS value v on the objective row gives objective_constant = -v
 //         (the convention of Clp, CPLEX and the SMPS papers).
+//         Numbers: every value (costs, coefficients, RHS, RANGES, bounds, .sto
+//         values, and a .sto value combined with the core by ADD or MULTIPLY)
+//         must be finite with magnitude at most kMaxLpMagnitude = 1e20
+//         (problems/lp_values.h: what Clp takes without numerical failure),
+//         except that an UP (UI) bound >= 1e30 means +infinity and a LO (LI)
+//         bound <= -1e30 means -infinity (CoinMpsIO's convention). Anything
+//         else is InvalidArgument "file:line: field N ...".
 //   .tim  TIME (or NAME), PERIODS [LP | IMPLICIT], then one line per period
 //         "column row period" naming the first column and first row of each
 //         period in core order, ENDATA. Exactly two periods, the first starting

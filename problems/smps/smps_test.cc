@@ -372,7 +372,7 @@ std::string Replace(std::string text, const std::string& from, const std::string
 TEST(ReadSmps, ReportsMalformedInputWithFileAndLine) {
   const std::vector<BadInput> cases = {
       {"bad number", Replace(kNewsCore, " X OBJ 1 CAPX 1", " X OBJ 1x CAPX 1"), kNewsTime, kNewsSto,
-       absl::StatusCode::kInvalidArgument, "bad.cor:8: bad number '1x'"},
+       absl::StatusCode::kInvalidArgument, "bad.cor:8: field 3 is not a finite number"},
       {"unknown row", Replace(kNewsCore, " X SELL -1", " X SEL -1"), kNewsTime, kNewsSto,
        absl::StatusCode::kInvalidArgument, "bad.cor:9: unknown row 'SEL'"},
       {"row type", Replace(kNewsCore, " L SELL", " K SELL"), kNewsTime, kNewsSto,
@@ -463,6 +463,56 @@ TEST(ReadSmpsFiles, ResolvesPathsUnderTheDataRoot) {
   files.set_tim("");
   p = ReadSmpsFiles(files, ::testing::TempDir());
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("problem.smps.tim is empty"));
+}
+
+// Clp takes neither NaN nor infinite coefficients, and numbers far beyond its own
+// infinity (1e27 on load, DBL_MAX in its arrays) abort it; the reader refuses every
+// number whose magnitude exceeds 1e20, naming file, line and field, before Clp sees
+// it. An RHS of 1e300 aborted aia run --in_process and its workers.
+TEST(ReadSmps, RefusesNumbersClpCannotTake) {
+  const std::vector<BadInput> cases = {
+      {"core rhs", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND 1e300"), kNewsTime, kNewsSto,
+       absl::StatusCode::kInvalidArgument, "bad.cor:14: field 3"},
+      {"core rhs 1e101", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND -1e101"), kNewsTime,
+       kNewsSto, absl::StatusCode::kInvalidArgument, "bad.cor:14: field 3"},
+      {"cost", Replace(kNewsCore, " Y OBJ -3 SELL 1", " Y OBJ -1e101 SELL 1"), kNewsTime, kNewsSto,
+       absl::StatusCode::kInvalidArgument, "bad.cor:10: field 3"},
+      {"coefficient", Replace(kNewsCore, " Y OBJ -3 SELL 1", " Y OBJ -3 SELL 1e21"), kNewsTime,
+       kNewsSto, absl::StatusCode::kInvalidArgument, "bad.cor:10: field 5"},
+      {"range", Replace(kNewsCore, "ENDATA", "RANGES\n RNG DEMAND 1e308\nENDATA"), kNewsTime,
+       kNewsSto, absl::StatusCode::kInvalidArgument, "bad.cor:16: field 3"},
+      {"bound", Replace(kNewsCore, "ENDATA", "BOUNDS\n LO BND Y 1e25\nENDATA"), kNewsTime,
+       kNewsSto, absl::StatusCode::kInvalidArgument, "bad.cor:16: field 4"},
+      {"nan", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND nan"), kNewsTime, kNewsSto,
+       absl::StatusCode::kInvalidArgument, "bad.cor:14: field 3"},
+      {"inf", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND inf"), kNewsTime, kNewsSto,
+       absl::StatusCode::kInvalidArgument, "bad.cor:14: field 3"},
+      {"overflow", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND 1e400"), kNewsTime, kNewsSto,
+       absl::StatusCode::kInvalidArgument, "bad.cor:14: field 3"},
+      {"sto value", kNewsCore, kNewsTime, Replace(kNewsSto, "DEMAND 3 P2", "DEMAND 1e300 P2"),
+       absl::StatusCode::kInvalidArgument, "bad.sto:4: field 3"},
+      {"sto multiply", Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND 1e19"), kNewsTime,
+       "STOCH\nINDEP DISCRETE MULTIPLY\n RHS DEMAND 1e19 1\nENDATA\n",
+       absl::StatusCode::kInvalidArgument, "bad.sto:3: field 3"},
+  };
+  for (const BadInput& c : cases) {
+    absl::StatusOr<TwoStageProgram> p =
+        ReadSmps(WriteFile("bad.cor", c.cor), WriteFile("bad.tim", c.tim),
+                 WriteFile("bad.sto", c.sto), 0, 0);
+    EXPECT_EQ(p.status().code(), c.code) << c.what << ": " << p.status();
+    EXPECT_THAT(std::string(p.status().message()), HasSubstr(c.message)) << c.what;
+    EXPECT_THAT(std::string(p.status().message()), HasSubstr("1e20")) << c.what;
+  }
+  // The bound itself is fine, and bounds at or beyond 1e30 in their infinite
+  // direction are infinite (the MPS convention).
+  absl::StatusOr<TwoStageProgram> p = ReadSmps(
+      WriteFile("edge.cor", Replace(Replace(kNewsCore, " RHS DEMAND 3", " RHS DEMAND 3 CAPX 1e20"),
+                                    "ENDATA", "BOUNDS\n UP BND X 1e30\n LO BND Y -1e31\nENDATA")),
+      WriteFile("edge.tim", kNewsTime), WriteFile("edge.sto", kNewsSto), 0, 0);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->first.upper(0), kInf);
+  EXPECT_EQ(p->y_lower(0), -kInf);
+  EXPECT_TRUE(SolveExtensiveForm(*p).ok());
 }
 
 // Debian's coinor-libcoinutils-dev ships `bug`, a two-stage SCENARIOS instance:

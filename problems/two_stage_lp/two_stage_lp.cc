@@ -11,17 +11,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "problems/lp_values.h"
 
 namespace aia {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-double ToClp(double bound) {
-  if (bound == kInf) return COIN_DBL_MAX;
-  if (bound == -kInf) return -COIN_DBL_MAX;
-  return bound;
-}
 
 // Loads `w` (rows x cols) with the given bounds and costs into `model`.
 void Load(const SparseRowMatrix& w, const Vector& col_lower, const Vector& col_upper,
@@ -135,10 +130,13 @@ absl::StatusOr<PieceEvaluation> TwoStageLp::Evaluate(int64_t j, const Eigen::Ref
   if (j < 0 || j >= pieces()) {
     return absl::OutOfRangeError(absl::StrCat("scenario ", j, " is not in [0, ", pieces(), ")"));
   }
-  if (x.size() != dimension() || !x.allFinite()) {
+  if (x.size() != dimension()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("x has size ", x.size(), " (dimension ", dimension(), ") or is not finite"));
+        absl::StrCat("x has size ", x.size(), ", the dimension is ", dimension()));
   }
+  // Clp aborts on bounds it cannot take (x = 1e99 did): x and the row bounds it
+  // gives stay within kMaxLpMagnitude.
+  RETURN_IF_ERROR(CheckLpVector("x", x));
   const Scenario& scenario = program_.scenarios[j];
   // Scenario row bounds on W y: its own bounds shifted by -T_j x.
   Vector lower = program_.row_lower, upper = program_.row_upper;
@@ -150,6 +148,16 @@ absl::StatusOr<PieceEvaluation> TwoStageLp::Evaluate(int64_t j, const Eigen::Ref
   }
   const Vector tx = TechnologyTimes(j, x);
   const int m2 = program_.w.rows(), n2 = program_.w.cols();
+  for (int r = 0; r < m2; ++r) {
+    if (!IsLpBound(lower(r) - tx(r)) || !IsLpBound(upper(r) - tx(r))) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "x is too large for scenario ", j, ": it moves the bounds of row '",
+          program_.second_row_names.size() == static_cast<size_t>(m2)
+              ? program_.second_row_names[r]
+              : absl::StrCat(r),
+          "' beyond +-", kMaxLpMagnitudeText, " (T x is not finite or too large for Clp)"));
+    }
+  }
 
   absl::MutexLock lock(&mu_);
   ClpSimplex& model = *model_;

@@ -103,7 +103,9 @@ class TwoStageLp : public DecomposableProblem {
   int64_t pieces() const override { return program_.scenarios.size(); }
   const LinearConstraints& first_stage() const override { return program_.first; }
   // f_j at x (see above). Errors: OutOfRange for j not in [0, pieces()),
-  // InvalidArgument for x of the wrong size or not finite, FailedPrecondition
+  // InvalidArgument for x of the wrong size, with an x(k) that is not finite or
+  // beyond +-kMaxLpMagnitude (1e20), or for an x that moves a row bound of the
+  // recourse LP (row bound - T_j x) beyond it; FailedPrecondition
   // for an unbounded recourse LP (the problem is not a proper two-stage
   // program), Aborted when Clp stops without an answer.
   absl::StatusOr<PieceEvaluation> Evaluate(int64_t j, const Eigen::Ref<const Vector>& x) override

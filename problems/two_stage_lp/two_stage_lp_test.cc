@@ -254,6 +254,37 @@ TEST(TwoStageLp, RejectsBadArguments) {
   EXPECT_EQ(problem->Evaluate(0, Vec({NAN})).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A cutting-plane task with x = 1e99 aborted the worker daemon in a Clp assertion:
+// every x(k) must be finite with |x(k)| <= 1e20, and the row bounds T_j x gives the
+// recourse LP must stay within 1e20 too.
+TEST(TwoStageLp, RefusesPointsClpCannotTake) {
+  std::unique_ptr<TwoStageLp> problem = Build("news", kNewsCore, kNewsTime, kNewsSto);
+  ASSERT_NE(problem, nullptr);
+  for (const double x : {1e99, -1e99, 1e21, 1e300, -1.7976931348623157e308}) {
+    absl::StatusOr<PieceEvaluation> e = problem->Evaluate(0, Vec({x}));
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << x << ": " << e.status();
+    EXPECT_THAT(std::string(e.status().message()), HasSubstr("x(0)")) << x;
+    EXPECT_THAT(std::string(e.status().message()), HasSubstr("1e20")) << x;
+  }
+  // Up to the bound x is fine (and the model still answers afterwards).
+  for (const double x : {1e20, -1e20, 1e15}) {
+    absl::StatusOr<PieceEvaluation> e = problem->Evaluate(1, Vec({x}));
+    EXPECT_TRUE(e.ok() || e.status().code() == absl::StatusCode::kInvalidArgument)
+        << x << ": " << e.status();
+  }
+  EXPECT_NEAR(Value(*problem, 1, Vec({2})), -3 * 0.5 * 2, 1e-12);
+
+  // A large technology coefficient times an allowed x: the row bound is too large.
+  std::string core = kNewsCore;
+  core.replace(core.find(" X SELL -1"), 10, " X SELL -1e12");
+  std::unique_ptr<TwoStageLp> steep = Build("steep", core, kNewsTime, kNewsSto);
+  ASSERT_NE(steep, nullptr);
+  absl::StatusOr<PieceEvaluation> e = steep->Evaluate(0, Vec({1e10}));
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << e.status();
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("row 'SELL'"));
+  EXPECT_NEAR(Value(*steep, 0, Vec({1})), -3 * 0.25 * 1, 1e-12);
+}
+
 TEST(TwoStageLp, UnboundedRecourseIsFailedPrecondition) {
   std::string core = kNewsCore;
   // Sales in no constraint at all.
