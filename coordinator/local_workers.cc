@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -61,6 +64,38 @@ absl::StatusOr<std::string> ReadAnnouncement(int fd, absl::Time deadline, int in
     }
     buffer.append(chunk, n);
   }
+}
+
+// Writes `text` and the decimal `number` to stderr with write() only.
+void WriteError(const char* text, size_t length, int number) {
+  char digits[16];
+  int n = sizeof(digits);
+  do {
+    digits[--n] = static_cast<char>('0' + number % 10);
+    number /= 10;
+  } while (number > 0 && n > 0);
+  ssize_t ignored = write(STDERR_FILENO, text, length);
+  ignored = write(STDERR_FILENO, digits + n, sizeof(digits) - n);
+  ignored = write(STDERR_FILENO, "\n", 1);
+  (void)ignored;
+}
+
+// The child between fork and exec: async-signal-safe calls only (no allocation, no
+// stdio, no locks). The worker gets SIGKILL when the thread that forked it exits,
+// so a coordinator killed with SIGKILL leaves no daemon behind; if the parent died
+// before prctl took effect, getppid() is no longer `parent` and the child leaves.
+[[noreturn]] void ExecWorker(char* const* argv, int out_fd, int log_fd, pid_t parent,
+                             const char* exec_error, size_t exec_error_length) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+  // The daemon handles its own signals; don't pass on what the parent blocks.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  dup2(out_fd, STDOUT_FILENO);
+  if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
+  execv(argv[0], argv);
+  WriteError(exec_error, exec_error_length, errno);
+  _exit(127);
 }
 
 void StopAll(const std::vector<pid_t>& pids) {
@@ -116,6 +151,10 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
     return absl::InvalidArgumentError(
         absl::StrCat("--local_workers must be in [1, 256], got ", options.count));
   }
+  if (!IsExecutable(options.binary)) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot run ", options.binary, ": ", std::strerror(errno)));
+  }
   auto workers = std::unique_ptr<LocalWorkers>(new LocalWorkers());
   std::vector<int> pipes;
   for (int i = 0; i < options.count; ++i) {
@@ -136,21 +175,23 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
             absl::StrCat("cannot write ", log, ": ", std::strerror(errno)));
       }
     }
-    const std::string data_root = "--data_root=" + options.data_root;
-    const std::string max_bytes = absl::StrCat("--max_message_bytes=", options.max_message_bytes);
+    // Everything the child needs is made before fork: between fork and exec the child
+    // may call only async-signal-safe functions (another thread of ours may have held
+    // the allocator's lock at the fork).
+    const std::vector<std::string> args = {options.binary,
+                                           "--listen=127.0.0.1:0",
+                                           "--data_root=" + options.data_root,
+                                           absl::StrCat("--max_message_bytes=",
+                                                        options.max_message_bytes),
+                                           "--shutdown_grace_s=1"};
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const std::string exec_error = absl::StrCat("cannot run ", options.binary, ": errno ");
+    const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
-      // The daemon handles its own signals; don't pass on what the parent blocks.
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      dup2(out[1], STDOUT_FILENO);
-      if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
-      execl(options.binary.c_str(), options.binary.c_str(), "--listen=127.0.0.1:0",
-            data_root.c_str(), max_bytes.c_str(), "--shutdown_grace_s=1",
-            static_cast<char*>(nullptr));
-      std::fprintf(stderr, "cannot run %s: %s\n", options.binary.c_str(), std::strerror(errno));
-      _exit(127);
+      ExecWorker(argv.data(), out[1], log_fd, parent, exec_error.c_str(), exec_error.size());
     }
     close(out[1]);
     if (log_fd >= 0) close(log_fd);

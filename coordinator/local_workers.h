@@ -2,7 +2,10 @@
 // Julia's addprocs(N)), stopped when the object goes away.
 //
 // Each child listens on 127.0.0.1:0 and announces its port on stdout; Start waits
-// (bounded) for every announcement, so there is no race for free ports.
+// (bounded) for every announcement, so there is no race for free ports. The children
+// die with the thread that called Start (PR_SET_PDEATHSIG): a coordinator killed with
+// SIGKILL leaves no daemon behind, so call Start from a thread that lives as long as
+// the workers are needed (aia calls it from its main thread).
 //
 // Example:
 //   ASSIGN_OR_RETURN(auto workers, LocalWorkers::Start(options));
