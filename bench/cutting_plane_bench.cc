@@ -2,7 +2,7 @@
 // synchronous one on real two-stage stochastic LPs, with and without simulated
 // stragglers, for several local worker counts (bench/README.md).
 //
-//   bazel run -c opt //bench:cutting_plane_bench -- [--data=/work/shared/data]
+//   bazel run -c opt //bench:cutting_plane_bench -- [--data=DIR]
 //       [--instances=stormg2_1000,storm_sampled] [--workers=1,2,4,8]
 //       [--stragglers=off,on] [--quick]
 //
@@ -69,8 +69,9 @@
 #include "problems/smps/smps.h"
 #include "proto/config.pb.h"
 
-ABSL_FLAG(std::string, data, "/work/shared/data",
-          "the shared data folder (holds smps/posts/storm and smps/wright/storm)");
+ABSL_FLAG(std::string, data, "",
+          "the shared data folder (holds smps/posts/storm and smps/wright/storm); default "
+          "$AIA_SHARED_DATA, else ../shared/data beside the checkout (under bazel run)");
 ABSL_FLAG(std::string, instances, "stormg2_1000,storm_sampled",
           "comma-separated instances: stormg2_1000 (stormG2, 1000 scenarios), "
           "storm_sampled (Linderoth & Wright's storm, --storm_sample scenarios)");
@@ -107,6 +108,21 @@ constexpr char kCompilationMode[] = "unknown";
 
 namespace aia {
 namespace {
+
+// --data, else $AIA_SHARED_DATA, else ../shared/data beside the checkout (bazel run
+// sets BUILD_WORKSPACE_DIRECTORY), else "." (and the instances' files are reported
+// missing): never one machine's absolute path.
+std::string SharedData() {
+  if (std::string flag = absl::GetFlag(FLAGS_data); !flag.empty()) return flag;
+  if (const char* env = std::getenv("AIA_SHARED_DATA"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  if (const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY"); workspace != nullptr) {
+    return absl::StrCat(workspace, "/../shared/data");
+  }
+  return ".";
+}
+
 
 constexpr int kOk = 0;
 constexpr int kFailed = 1;
@@ -351,7 +367,7 @@ int Main() {
   if (!binary.ok()) return usage(binary.status());
 
   // The instances, their data checked before anything runs.
-  const std::string data = absl::GetFlag(FLAGS_data);
+  const std::string data = SharedData();
   std::vector<Instance> instances;
   for (const std::string& name : *instance_names) {
     for (const Instance& instance : known) {
@@ -361,8 +377,8 @@ int Main() {
         if (!std::filesystem::exists(path)) {
           std::fprintf(stderr,
                        "cutting_plane_bench: %s needs %s, which is absent; give --data=DIR "
-                       "with DIR/%s/ (the project's shared data, see "
-                       "/work/shared/data/README.md) or leave it out of --instances\n",
+                       "with DIR/%s/ (the project's shared data, ../shared/data beside the "
+                       "checkout; see its README.md) or leave it out of --instances\n",
                        instance.name.c_str(), path.c_str(), instance.dir.c_str());
           return kUsage;
         }
@@ -528,7 +544,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "sync against async cutting-plane runs on stormG2-1000 and sampled storm "
       "(bench/README.md).\n"
-      "Usage: cutting_plane_bench [--data=/work/shared/data] "
+      "Usage: cutting_plane_bench [--data=DIR] "
       "[--instances=stormg2_1000,storm_sampled] [--workers=1,2,4,8] [--stragglers=off,on] "
       "[--quick]");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
