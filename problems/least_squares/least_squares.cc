@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "problems/data.h"
+#include "problems/digest.h"
+#include "problems/readers.h"
 
 namespace aia {
 LeastSquares::LeastSquares(Matrix a, Vector b, std::string description)
@@ -32,8 +34,18 @@ absl::StatusOr<std::unique_ptr<LeastSquares>> LeastSquares::Create(const Problem
   } else {
     a = std::move(shard.data.features);
   }
-  return std::make_unique<LeastSquares>(std::move(a), std::move(shard.data.labels),
-                                        std::move(description));
+  auto problem = std::make_unique<LeastSquares>(std::move(a), std::move(shard.data.labels),
+                                                std::move(description));
+  if (context.worker_count == 1) problem->set_all_rows(context.spec.sharding());
+  return problem;
+}
+
+std::string LeastSquares::digest() const { return RowsDigest(a_, b_, nullptr); }
+
+std::string LeastSquares::ShardDigest(int index, int count) const {
+  if (!all_rows_) return "";
+  const std::vector<int64_t> rows = ShardRows(a_.rows(), index, count, sharding_);
+  return RowsDigest(a_, b_, &rows);
 }
 
 double LeastSquares::Objective(const Eigen::Ref<const Vector>& x) const {

@@ -43,10 +43,18 @@ class LeastSquares : public FiniteSumProblem {
 
   // `a`: rows × dimension, `b`: rows labels; `description` for Describe().
   LeastSquares(Matrix a, Vector b, std::string description);
+  // An instance that holds every row of a data set sharded by `sharding`.
+  void set_all_rows(v1::ProblemSpec::Sharding sharding) {
+    all_rows_ = true;
+    sharding_ = sharding;
+  }
 
   int64_t dimension() const override { return a_.cols(); }
   int64_t rows() const override { return a_.rows(); }
   std::string Describe() const override { return description_; }
+  std::string digest() const override;
+  // Known when this instance holds every row (the coordinator's central problem).
+  std::string ShardDigest(int index, int count) const override;
 
   // 1/2 ||A x - b||^2.
   double Objective(const Eigen::Ref<const Vector>& x) const override;
@@ -63,6 +71,8 @@ class LeastSquares : public FiniteSumProblem {
   Matrix a_;
   Vector b_;
   std::string description_;
+  bool all_rows_ = false;
+  v1::ProblemSpec::Sharding sharding_ = v1::ProblemSpec::CONTIGUOUS;
 };
 
 // The registered factory: LeastSquares::Create.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 
 #include "Eigen/QR"
@@ -176,6 +177,31 @@ TEST(LeastSquares, StridedShardHoldsTheCentralRows) {
             "least_squares: 13 of 40 rows (strided shard 1 of 3) of synthetic "
             "data (seed 17, "
             "noise 0.5), 5 features");
+}
+
+TEST(LeastSquares, TheCentralProblemKnowsEveryShardsDigest) {
+  for (const auto sharding : {v1::ProblemSpec::CONTIGUOUS, v1::ProblemSpec::STRIDED}) {
+    v1::ProblemSpec spec = ParseSpec(kSynthetic);
+    spec.set_sharding(sharding);
+    std::unique_ptr<LeastSquares> central = MustBuild(spec);
+    ASSERT_NE(central, nullptr);
+    EXPECT_THAT(central->digest(), ::testing::MatchesRegex("fnv1a64:[0-9a-f]{16}"));
+    EXPECT_EQ(central->ShardDigest(0, 1), central->digest());
+    std::set<std::string> digests;
+    for (int index = 0; index < 3; ++index) {
+      std::unique_ptr<LeastSquares> shard = MustBuild(spec, index, 3);
+      ASSERT_NE(shard, nullptr);
+      EXPECT_EQ(shard->digest(), central->ShardDigest(index, 3)) << index;
+      // A worker's shard cannot tell the others'.
+      EXPECT_EQ(shard->ShardDigest(0, 3), "");
+      digests.insert(shard->digest());
+    }
+    EXPECT_EQ(digests.size(), 3u);
+  }
+  // Other data, other digest.
+  v1::ProblemSpec other = ParseSpec(kSynthetic);
+  other.mutable_synthetic()->set_seed(18);
+  EXPECT_NE(MustBuild(other)->digest(), MustBuild(ParseSpec(kSynthetic))->digest());
 }
 
 TEST(LeastSquares, SyntheticDataIsDeterministicBySeed) {
