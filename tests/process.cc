@@ -155,6 +155,93 @@ int WorkerProcess::Terminate(absl::Duration timeout) {
   return code;
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe failed";
+    return;
+  }
+  start_ = absl::Now();
+  pid_ = Spawn(argv, out[1], err[1]);
+  close(out[1]);
+  close(err[1]);
+  reader_ = std::thread([this, out_fd = out[0], err_fd = err[0]] { ReadOutput(out_fd, err_fd); });
+}
+
+void BackgroundProcess::ReadOutput(int out_fd, int err_fd) {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_reading_) break;
+    }
+    if (poll(fds, 2, 50) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buffer[4096];
+      const ssize_t n = read(fds[i].fd, buffer, sizeof(buffer));
+      if (n > 0) {
+        absl::MutexLock lock(&mu_);
+        (i == 0 ? out_ : err_).append(buffer, n);
+        all_.append(buffer, n);
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (pollfd& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+}
+
+bool BackgroundProcess::WaitForOutput(const std::string& text, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || all_.find(text) != std::string::npos;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+  return all_.find(text) != std::string::npos;
+}
+
+std::string BackgroundProcess::output() const {
+  absl::MutexLock lock(&mu_);
+  return all_;
+}
+
+ProcessResult BackgroundProcess::Wait(absl::Duration timeout) {
+  ProcessResult result;
+  if (pid_ > 0 && !reaped_) {
+    exit_code_ = Reap(pid_, absl::Now() + timeout, &result.timed_out);
+    reaped_ = true;
+  }
+  result.exit_code = exit_code_;
+  result.wall = absl::Now() - start_;
+  {
+    // Its output ends with it, unless a child of its own still holds the pipes.
+    absl::MutexLock lock(&mu_);
+    auto closed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_; };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&closed), absl::Seconds(2))) stop_reading_ = true;
+  }
+  if (reader_.joinable()) reader_.join();
+  absl::MutexLock lock(&mu_);
+  result.out = out_;
+  result.err = err_;
+  return result;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0 && !reaped_) {
+    kill(pid_, SIGCONT);
+    kill(pid_, SIGKILL);
+  }
+  Wait(absl::Seconds(5));
+}
+
 int UnusedPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

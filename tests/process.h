@@ -9,8 +9,11 @@
 
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace aia::testing {
@@ -51,6 +54,46 @@ class WorkerProcess {
  private:
   pid_t pid_ = -1;
   std::string address_;
+};
+
+// A child process whose stdout and stderr are collected while it runs, so a test can
+// wait (bounded) for a line it prints. The destructor SIGKILLs it if it still runs.
+//
+// Example:
+//   BackgroundProcess worker({"/usr/sbin/ip", "netns", "exec", "w1", binary, ...});
+//   ASSERT_TRUE(worker.WaitForOutput("listening on", absl::Seconds(10))) << worker.output();
+//
+// Thread safety: WaitForOutput, output and pid may be called from any thread.
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const std::vector<std::string>& argv);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits until stdout or stderr holds `text` (true), or the process closed both,
+  // or `timeout` passed (false).
+  bool WaitForOutput(const std::string& text, absl::Duration timeout);
+  // stdout and stderr so far, interleaved as they arrived.
+  std::string output() const;
+  // Waits for the exit (SIGKILL after `timeout`); out and err hold what it wrote.
+  ProcessResult Wait(absl::Duration timeout);
+
+ private:
+  void ReadOutput(int out_fd, int err_fd);
+
+  pid_t pid_ = -1;
+  absl::Time start_;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+  std::thread reader_;
+  mutable absl::Mutex mu_;
+  std::string out_ ABSL_GUARDED_BY(mu_);
+  std::string err_ ABSL_GUARDED_BY(mu_);
+  std::string all_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_reading_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // A loopback port with nothing listening on it (bound, then released).
