@@ -72,6 +72,9 @@ class CuttingPlane : public Algorithm {
   std::string query_type() const override { return v1::CutTask::descriptor()->full_name(); }
   std::string answer_type() const override { return v1::CutAnswer::descriptor()->full_name(); }
   std::string history_query_type() const override { return std::string(kDenseVectorType); }
+  std::string message_version() const override {
+    return "cutting_plane/1: a task is a candidate and a chunk of pieces; the answer their cuts";
+  }
   bool uses_task_pool() const override { return true; }
   int block_size() const override { return options_.block_size; }
   // A restarted worker only needs the tasks it is given: any worker may rejoin.
