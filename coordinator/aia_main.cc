@@ -33,6 +33,7 @@
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/progress.h"
+#include "security/credentials.h"
 
 ABSL_FLAG(int, local_workers, 0, "start N aia_worker daemons on loopback for this run");
 ABSL_FLAG(std::string, workers, "", "comma-separated HOST:PORT of running worker daemons");
@@ -42,6 +43,14 @@ ABSL_FLAG(std::string, data_root, "/",
           "directory data paths are resolved under, for the central problem and local workers");
 ABSL_FLAG(std::string, worker_binary, "", "aia_worker executable for --local_workers");
 ABSL_FLAG(bool, quiet, false, "print only the final line");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA of the workers' certificates: connect with TLS (see docs/security.md)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate chain, for workers with mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the workers' bearer token, sent with every call (mode 0600)");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "the name the workers' certificates must carry, instead of each address's host");
 ABSL_FLAG(bool, in_process, false,
           "run the workers inside this process without gRPC, for debugging (one worker, or "
           "--local_workers=N of them)");
@@ -59,6 +68,8 @@ constexpr char kUsageText[] =
     "  aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE |\n"
     "                  --in_process [--local_workers=N]] [--out=DIR] [--set FIELD.PATH=VALUE]...\n"
     "                 [--data_root=DIR] [--quiet]\n"
+    "                 [--tls_ca=F [--tls_cert=F --tls_key=F] [--tls_server_name=NAME]]\n"
+    "                 [--token_file=F]\n"
     "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
 
@@ -178,6 +189,24 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
         "give exactly one of --local_workers=N, --workers=..., --workers_file=... and "
         "--in_process");
   }
+  // Credentials belong to this machine, not to the run config: flags only. Bad
+  // files are bad input (exit 2), found before anything starts.
+  security::ClientSecurityOptions security_options;
+  security_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  security_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  security_options.key_file = absl::GetFlag(FLAGS_tls_key);
+  security_options.token_file = absl::GetFlag(FLAGS_token_file);
+  security_options.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  absl::StatusOr<security::ClientSecurity> security =
+      security::MakeClientSecurity(security_options);
+  if (!security.ok()) return BadInput(security.status().message());
+  if ((local > 0 || in_process) && list.empty() && file.empty() &&
+      (security->tls || security->token)) {
+    std::fprintf(stderr,
+                 "aia: note: --local_workers and --in_process workers are plaintext on loopback; "
+                 "--tls_*/--token_file apply to --workers and --workers_file only\n");
+  }
+
   RunOptions options;
   options.config = *config;
   options.data_root = absl::GetFlag(FLAGS_data_root);
@@ -225,6 +254,15 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
         list.empty() ? ReadWorkersFile(file) : ParseWorkerList(list);
     if (!workers.ok()) return BadInput(workers.status().message());
     options.workers = *workers;
+    if (absl::Status status = security::CheckWorkerAddresses(*security, options.workers);
+        !status.ok()) {
+      return BadInput(status.message());
+    }
+    // Local workers (--local_workers) stay plaintext on loopback; these are for
+    // daemons on other machines.
+    options.credentials = security->credentials;
+    options.tls_server_name = security->server_name;
+    options.diagnose_connect_failure = security->diagnose;
   }
 
   // Ctrl-C or SIGTERM cancels the run cleanly: the history so far and summary.json

@@ -196,6 +196,15 @@ class TlsProbe {
   std::string received_;
 };
 
+// Set when the worker asked for a client certificate and the probe had none (the
+// probe runs on one thread from start to end).
+thread_local bool t_certificate_requested = false;
+
+int NoClientCertificate(SSL*, X509**, EVP_PKEY**) {
+  t_certificate_requested = true;
+  return 0;
+}
+
 bool IsIp(const std::string& name) {
   unsigned char buffer[16];
   return inet_pton(AF_INET, name.c_str(), buffer) == 1 ||
@@ -275,6 +284,8 @@ std::string DiagnoseConnectFailure(const ProbeOptions& options, const std::strin
       SSL_CTX_use_PrivateKey(ctx.get(), key->get());
     }
   }
+  t_certificate_requested = false;
+  if (options.cert_pem.empty()) SSL_CTX_set_client_cert_cb(ctx.get(), &NoClientCertificate);
   static const unsigned char kAlpn[] = {2, 'h', '2'};
   SSL_CTX_set_alpn_protos(ctx.get(), kAlpn, sizeof(kAlpn));
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
@@ -301,6 +312,9 @@ std::string DiagnoseConnectFailure(const ProbeOptions& options, const std::strin
             ClientCertificateRefusal(options, probe.ssl_reason(), probe.error_text());
         !refusal.empty()) {
       return refusal;
+    }
+    if (t_certificate_requested) {
+      return "the worker requires a client certificate (mutual TLS: give --tls_cert/--tls_key)";
     }
     if (probe.peer_closed() && probe.received().empty()) {
       return absl::StrCat("the worker at ", address,
@@ -350,6 +364,15 @@ std::string DiagnoseConnectFailure(const ProbeOptions& options, const std::strin
             ClientCertificateRefusal(options, probe.ssl_reason(), probe.error_text());
         !refusal.empty()) {
       return refusal;
+    }
+    // gRPC's server closes the connection without an alert.
+    if (t_certificate_requested) {
+      return "the worker requires a client certificate (mutual TLS: give --tls_cert/--tls_key)";
+    }
+    if (probe.peer_closed() && !options.cert_pem.empty()) {
+      return absl::StrCat("the worker refused our client certificate --tls_cert=",
+                          options.cert_file,
+                          " (not signed by the worker's --tls_ca, or expired?)");
     }
     if (!probe.timed_out() && !probe.error_text().empty()) {
       return absl::StrCat("the worker ended the TLS session (", probe.error_text(), ")");

@@ -84,6 +84,21 @@ void LogHook(gpr_log_func_args* args) {
     std::snprintf(t_pending_peer, sizeof(t_pending_peer), "%s", peer.c_str());
     return;
   }
+  // The client's server name indication is a name the certificate lacks: the
+  // client will refuse this worker once the handshake is done.
+  if (file == "ssl_transport_security.cc" &&
+      absl::StartsWith(message, "No match found for server name: ")) {
+    absl::string_view name = message.substr(std::strlen("No match found for server name: "));
+    absl::ConsumeSuffix(&name, ".");
+    const std::string peer = CurrentPeer();
+    Emit(absl::StrCat("a connection from ", peer.empty() ? "an unknown peer" : peer,
+                      " asks for the name ", name,
+                      ", which this worker's certificate does not carry (host name mismatch: the "
+                      "coordinator will refuse this worker; it needs --tls_server_name=NAME of "
+                      "the certificate, or the worker a certificate for ",
+                      name, ")"));
+    return;
+  }
   if (file == "chttp2_server.cc" && absl::StartsWith(message, "Handshaking failed")) {
     const std::string text(message);
     const std::string cause = HandshakeFailureCause(text);
@@ -119,6 +134,10 @@ std::string CurrentPeer() {
   }
   if (address.ss_family == AF_INET6) {
     const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr)) {  // a dual-stack socket's IPv4 peer
+      inet_ntop(AF_INET, &v6->sin6_addr.s6_addr[12], host, sizeof(host));
+      return absl::StrCat(host, ":", ntohs(v6->sin6_port));
+    }
     inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
     return absl::StrCat("[", host, "]:", ntohs(v6->sin6_port));
   }
