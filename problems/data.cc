@@ -43,7 +43,10 @@ absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file, const std::string
     return absl::InvalidArgumentError(
         absl::StrCat("problem.file.features must be >= 0, not ", file.features()));
   }
-  ASSIGN_OR_RETURN(std::string path, ResolveDataPath(data_root, file.path()));
+  // Opened beneath the root in one step: nothing can swap a link between a check
+  // and the open.
+  ASSIGN_OR_RETURN(OpenedFile opened, OpenBeneath(data_root, file.path()));
+  const std::string name = opened.name();
   const bool csv = file.format() == v1::DataFile::CSV ||
                    (file.format() == v1::DataFile::FORMAT_UNSPECIFIED && IsCsvName(file.path()));
   if (!csv) {
@@ -53,12 +56,12 @@ absl::StatusOr<Dataset> LoadDataFile(const v1::DataFile& file, const std::string
                        "apply to CSV files, and '",
                        file.path(), "' is read as LIBSVM"));
     }
-    return ReadLibsvm(path, file.features());
+    return ReadLibsvm(std::move(opened), file.features());
   }
-  ASSIGN_OR_RETURN(Dataset data, ReadCsv(path, file.label_column(), file.header()));
+  ASSIGN_OR_RETURN(Dataset data, ReadCsv(std::move(opened), file.label_column(), file.header()));
   if (file.features() > 0 && data.features.cols() != file.features()) {
     return absl::InvalidArgumentError(absl::StrCat("problem.file.features is ", file.features(),
-                                                   " but ", path, " has ", data.features.cols(),
+                                                   " but ", name, " has ", data.features.cols(),
                                                    " feature columns"));
   }
   return data;

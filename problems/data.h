@@ -38,7 +38,7 @@ struct DataShard {
 
 // Loads context.spec's source and keeps the rows of worker context.worker_index
 // of context.worker_count, cut by context.spec.sharding() (see ShardRows).
-//   file: resolved with ResolveDataPath under context.data_root; the format is
+//   file: opened with OpenBeneath under context.data_root; the format is
 //     file.format, else from the name (*.csv and *.csv.gz are CSV, anything
 //     else LIBSVM).
 //   synthetic: GenerateSynthetic.

@@ -1,7 +1,9 @@
 #include "problems/readers.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <utility>
 
@@ -30,18 +33,9 @@ namespace {
 // Reads a plain or gzip-compressed file line by line (zlib reads both).
 class LineReader {
  public:
-  static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path) {
-    // open() first: gzopen reports a missing file without a reliable errno, and
-    // a directory would only fail at the first read.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
-    }
-    struct stat info;
-    if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
-      ::close(fd);
-      return absl::NotFoundError(absl::StrCat("cannot open '", path, "': ", std::strerror(EISDIR)));
-    }
+  static absl::StatusOr<std::unique_ptr<LineReader>> Open(OpenedFile opened) {
+    const std::string path = opened.name();
+    const int fd = opened.Release();
     gzFile file = gzdopen(fd, "rb");
     if (file == nullptr) {
       ::close(fd);
@@ -179,28 +173,252 @@ bool IsUnder(const std::string& path, const std::string& root) {
   return path == root || absl::StartsWith(path, absl::StrCat(root, "/"));
 }
 
-std::string Parent(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == 0 || slash == std::string::npos) return "/";
-  return path.substr(0, slash);
+constexpr char kRootName[] = "<data_root>";
+
+// A descriptor closed at the end of its scope.
+struct ScopedFd {
+  int fd = -1;
+  explicit ScopedFd(int f) : fd(f) {}
+  ~ScopedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int Release() {
+    const int f = fd;
+    fd = -1;
+    return f;
+  }
+};
+
+// Flags of the final open: read only, no controlling terminal, and non-blocking
+// so that a FIFO cannot hang the caller (cleared again for regular files).
+constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+absl::Status OutsideRoot(const std::string& path) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("data path '", path, "' is outside the data root"));
 }
 
-bool RealPath(const std::string& path, std::string& real) {
-  char* resolved = ::realpath(path.c_str(), nullptr);
-  if (resolved == nullptr) return false;
-  real = resolved;
-  std::free(resolved);
-  return true;
+absl::Status OpenError(const std::string& name, int error) {
+  return absl::NotFoundError(absl::StrCat("cannot open '", name, "': ", std::strerror(error)));
+}
+
+// Keeps `fd` if it is a regular file (blocking again), else closes it.
+absl::StatusOr<OpenedFile> RegularFile(int fd, const std::string& name) {
+  ScopedFd owned(fd);
+  struct stat info;
+  if (::fstat(fd, &info) != 0) return OpenError(name, errno);
+  if (S_ISDIR(info.st_mode)) return OpenError(name, EISDIR);
+  if (!S_ISREG(info.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", name, "' is not a regular file"));
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) return OpenError(name, errno);
+  return OpenedFile(owned.Release(), name);
+}
+
+// The walk for kernels without openat2: one component at a time from the root,
+// never following a link the walk has not read and checked itself.
+absl::StatusOr<int> WalkBeneath(int root_fd, const std::string& relative, const std::string& path,
+                                const std::string& name) {
+  constexpr int kMaxLinks = 40;
+  std::deque<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(relative, '/', absl::SkipEmpty())) {
+    parts.emplace_back(part);
+  }
+  // Directories below the root, innermost last; closed on every return.
+  struct FdStack {
+    std::vector<int> fds;
+    ~FdStack() {
+      for (int fd : fds) ::close(fd);
+    }
+  } stack;
+  auto current = [&] { return stack.fds.empty() ? root_fd : stack.fds.back(); };
+  int links = 0;
+  while (!parts.empty()) {
+    const std::string part = std::move(parts.front());
+    parts.pop_front();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (stack.fds.empty()) return OutsideRoot(path);
+      ::close(stack.fds.back());
+      stack.fds.pop_back();
+      continue;
+    }
+    struct stat info;
+    if (::fstatat(current(), part.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
+      return OpenError(name, errno);
+    }
+    if (S_ISLNK(info.st_mode)) {
+      if (++links > kMaxLinks) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'", name, "': too many levels of symbolic links"));
+      }
+      char target[PATH_MAX + 1];
+      const ssize_t length = ::readlinkat(current(), part.c_str(), target, PATH_MAX);
+      if (length < 0) return OpenError(name, errno);
+      if (length == 0 || target[0] == '/') return OutsideRoot(path);
+      std::vector<std::string> more =
+          absl::StrSplit(absl::string_view(target, length), '/', absl::SkipEmpty());
+      parts.insert(parts.begin(), more.begin(), more.end());
+      continue;
+    }
+    if (parts.empty()) {
+      // O_NOFOLLOW: a link put here since the fstatat fails the open (ELOOP).
+      const int fd = ::openat(current(), part.c_str(), kOpenFlags | O_NOFOLLOW);
+      if (fd < 0) return errno == ELOOP ? OutsideRoot(path) : OpenError(name, errno);
+      return fd;
+    }
+    const int fd = ::openat(current(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return errno == ELOOP ? OutsideRoot(path) : OpenError(name, errno);
+    stack.fds.push_back(fd);
+  }
+  return OpenError(name, EISDIR);  // the path names the root itself
+}
+
+absl::StatusOr<OpenedFile> OpenBeneathImpl(const std::string& data_root, const std::string& path,
+                                           bool use_openat2) {
+  if (data_root.empty()) return absl::InvalidArgumentError("the data root is empty");
+  if (path.empty()) return absl::InvalidArgumentError("the data path is empty");
+  const std::string name = path[0] == '/' ? path : absl::StrCat(kRootName, "/", path);
+
+  std::string absolute_root = data_root;
+  if (data_root[0] != '/') {
+    char* cwd = ::getcwd(nullptr, 0);
+    if (cwd == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("cannot get the current directory: ", std::strerror(errno)));
+    }
+    absolute_root = absl::StrCat(cwd, "/", data_root);
+    std::free(cwd);
+  }
+  const std::string root = LexicallyNormal(absolute_root);
+  std::string relative = path;
+  if (path[0] == '/') {
+    const std::string normal = LexicallyNormal(path);
+    if (!IsUnder(normal, root)) return OutsideRoot(path);
+    relative = normal.size() > root.size() ? normal.substr(root == "/" ? 1 : root.size() + 1) : ".";
+  }
+  if (root == "/") {  // confines nothing: an ordinary open
+    const int fd = ::open(absl::StrCat("/", relative).c_str(), kOpenFlags);
+    if (fd < 0) return OpenError(name, errno);
+    return RegularFile(fd, name);
+  }
+
+  ScopedFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (root_fd.fd < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open the data root: ", std::strerror(errno)));
+  }
+  if (use_openat2) {
+    struct open_how how;
+    std::memset(&how, 0, sizeof(how));
+    how.flags = kOpenFlags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+      const long fd = ::syscall(SYS_openat2, root_fd.fd, relative.c_str(), &how, sizeof(how));
+      if (fd >= 0) return RegularFile(static_cast<int>(fd), name);
+      if (errno == EAGAIN || errno == EINTR) continue;  // a rename raced the lookup: again
+      if (errno == ENOSYS || errno == EPERM) break;     // no openat2 here: walk
+      if (errno == EXDEV) return OutsideRoot(path);
+      if (errno == ELOOP) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "'", name, "': too many levels of symbolic links, or a link the data root refuses"));
+      }
+      return OpenError(name, errno);
+    }
+    if (errno == EAGAIN || errno == EINTR) return OpenError(name, errno);
+  }
+  ASSIGN_OR_RETURN(int fd, WalkBeneath(root_fd.fd, relative, path, name));
+  return RegularFile(fd, name);
 }
 
 }  // namespace
 
+OpenedFile& OpenedFile::operator=(OpenedFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    name_ = std::move(other.name_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+OpenedFile::~OpenedFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::StatusOr<OpenedFile> OpenBeneath(const std::string& data_root, const std::string& path) {
+  return OpenBeneathImpl(data_root, path, /*use_openat2=*/true);
+}
+
+namespace internal {
+absl::StatusOr<OpenedFile> OpenBeneathByWalking(const std::string& data_root,
+                                                const std::string& path) {
+  return OpenBeneathImpl(data_root, path, /*use_openat2=*/false);
+}
+}  // namespace internal
+
+absl::StatusOr<OpenedFile> OpenPath(const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("the data path is empty");
+  const int fd = ::open(path.c_str(), kOpenFlags);
+  if (fd < 0) return OpenError(path, errno);
+  return RegularFile(fd, path);
+}
+
+absl::StatusOr<std::string> ReadWholeFile(OpenedFile opened, int64_t max_bytes) {
+  const std::string name = opened.name();
+  const int fd = opened.Release();
+  gzFile file = gzdopen(fd, "rb");
+  if (file == nullptr) {
+    ::close(fd);
+    return OpenError(name, errno);
+  }
+  std::string content;
+  char buffer[1 << 16];
+  while (true) {
+    const int got = gzread(file, buffer, sizeof(buffer));
+    if (got < 0) {
+      int code = Z_OK;
+      const std::string message = gzerror(file, &code);
+      const int error = errno;
+      gzclose(file);
+      if (code == Z_ERRNO) {
+        return absl::DataLossError(absl::StrCat(name, ": read error: ", std::strerror(error)));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(name, ": bad gzip data: ", message));
+    }
+    if (got == 0) break;
+    if (static_cast<int64_t>(content.size()) + got > max_bytes) {
+      gzclose(file);
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": larger than ", max_bytes, " bytes"));
+    }
+    content.append(buffer, got);
+  }
+  int code = Z_OK;
+  const std::string message = gzerror(file, &code);
+  gzclose(file);
+  if (code != Z_OK && code != Z_STREAM_END) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": bad gzip data: ", message));
+  }
+  return content;
+}
+
 absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features) {
+  ASSIGN_OR_RETURN(OpenedFile file, OpenPath(path));
+  return ReadLibsvm(std::move(file), features);
+}
+
+absl::StatusOr<Dataset> ReadLibsvm(OpenedFile file, int64_t features) {
+  const std::string path = file.name();
   if (features < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": the number of features must be >= 0, not ", features));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(std::move(file)));
 
   // Rows are parsed sparse first: the dense width is known only at the end.
   std::vector<double> labels;
@@ -284,11 +502,17 @@ absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features) {
 
 absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
                                 v1::DataFile::Header header) {
+  ASSIGN_OR_RETURN(OpenedFile file, OpenPath(path));
+  return ReadCsv(std::move(file), label_column, header);
+}
+
+absl::StatusOr<Dataset> ReadCsv(OpenedFile file, int label_column, v1::DataFile::Header header) {
+  const std::string path = file.name();
   if (label_column < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": label_column ", label_column, " is negative"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(std::move(file)));
 
   std::vector<double> values;  // row-major, all fields including the label
   int64_t fields_per_line = -1;
@@ -356,46 +580,6 @@ absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
     }
   }
   return data;
-}
-
-absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root, const std::string& path) {
-  if (data_root.empty()) return absl::InvalidArgumentError("the data root is empty");
-  if (path.empty()) return absl::InvalidArgumentError("the data path is empty");
-
-  std::string absolute_root = data_root;
-  if (data_root[0] != '/') {
-    char* cwd = ::getcwd(nullptr, 0);
-    if (cwd == nullptr) {
-      return absl::InternalError(
-          absl::StrCat("cannot get the current directory: ", std::strerror(errno)));
-    }
-    absolute_root = absl::StrCat(cwd, "/", data_root);
-    std::free(cwd);
-  }
-  const std::string root = LexicallyNormal(absolute_root);
-  const std::string resolved =
-      LexicallyNormal(path[0] == '/' ? path : absl::StrCat(root, "/", path));
-  auto outside = [&] {
-    return absl::PermissionDeniedError(
-        absl::StrCat("data path '", path, "' is outside the data root '", data_root, "'"));
-  };
-  if (!IsUnder(resolved, root)) return outside();
-
-  // Symbolic links: resolve the deepest part of the path that exists (the file
-  // itself, or the directory it would be in) and compare with the resolved
-  // root.
-  std::string real_root;
-  if (!RealPath(root, real_root)) return resolved;  // no root, so no file under it
-  for (std::string probe = resolved;; probe = Parent(probe)) {
-    std::string real;
-    if (RealPath(probe, real)) {
-      if (!IsUnder(real, real_root)) return outside();
-      break;
-    }
-    if (errno != ENOENT && errno != ENOTDIR) break;  // the reader reports it
-    if (probe == root || probe == "/") break;
-  }
-  return resolved;
 }
 
 std::vector<int64_t> ShardRows(int64_t rows, int worker_index, int worker_count,

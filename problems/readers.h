@@ -1,18 +1,17 @@
 // Data readers for row-based problems: LIBSVM and CSV files (plain or gzip),
-// the resolution of data paths under a data root, and row sharding.
+// opening data files beneath a data root, and row sharding.
 //
 // Example:
-//   ASSIGN_OR_RETURN(std::string path, ResolveDataPath("/srv/data",
-//   "ml/heart_scale")); ASSIGN_OR_RETURN(Dataset data, ReadLibsvm(path,
-//   /*features=*/0)); std::vector<int64_t> mine =
-//   ShardRows(data.features.rows(), /*worker_index=*/1,
-//                                         /*worker_count=*/4,
-//                                         v1::ProblemSpec::CONTIGUOUS);
+//   ASSIGN_OR_RETURN(OpenedFile file, OpenBeneath("/srv/data", "ml/heart_scale"));
+//   ASSIGN_OR_RETURN(Dataset data, ReadLibsvm(std::move(file), /*features=*/0));
+//   std::vector<int64_t> mine = ShardRows(data.features.rows(), /*worker_index=*/1,
+//                                         /*worker_count=*/4, v1::ProblemSpec::CONTIGUOUS);
 //
 // Errors in a file's content are InvalidArgument and read like a compiler's:
-//   "heart.libsvm:17: bad feature 'x:1' (index must be a positive integer)"
-// (the path as given, a 1-based line number, the offending token). A file that
-// cannot be opened is NotFound with the path and the system's reason.
+//   "<data_root>/heart.libsvm:17: field 3 is not index:value"
+// (the file's name, a 1-based line number, the field; never the line's content,
+// since errors go to clients, and never the absolute data root). A file that
+// cannot be opened is NotFound with the name and the system's reason.
 //
 // Thread safety: every function here is thread-compatible and keeps no state;
 // they may be called from several threads at once.
@@ -21,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,6 +45,62 @@ struct Dataset {
   std::string source;
 };
 
+// A data file open for reading, and the name errors give it: "<data_root>/" and
+// the path as the config gave it for a relative path, the path itself for an
+// absolute one (or for files opened by path). Move-only; closes the descriptor.
+class OpenedFile {
+ public:
+  OpenedFile(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  OpenedFile(OpenedFile&& other) noexcept : fd_(other.fd_), name_(std::move(other.name_)) {
+    other.fd_ = -1;
+  }
+  OpenedFile& operator=(OpenedFile&& other) noexcept;
+  OpenedFile(const OpenedFile&) = delete;
+  OpenedFile& operator=(const OpenedFile&) = delete;
+  ~OpenedFile();
+
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  // Gives up ownership of the descriptor.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+  std::string name_;
+};
+
+// Opens `path` (from a config) for reading, beneath `data_root`, in one step:
+// openat2(root, path, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so that no
+// component — `..`, a symbolic link, or one swapped while the call runs — can
+// lead out of the root. On kernels without openat2 (ENOSYS, or EPERM from a
+// seccomp filter) the path is walked one component at a time with openat and
+// O_NOFOLLOW, following relative links by hand; a component that changes into a
+// link during the walk fails the open. Absolute symbolic links are refused (they
+// would name a place outside the root's own view); relative ones that stay
+// inside are followed. A relative `path` is taken under `data_root`; an absolute
+// one must lie lexically inside it. Only regular files open (a FIFO cannot
+// block the caller: it is opened non-blocking, then refused). A relative
+// `data_root` is taken from the current directory; "/" confines nothing.
+//
+// Errors: InvalidArgument (empty path or root, not a regular file, too many
+// links), NotFound (no such file, or the data root is missing),
+// PermissionDenied ("data path '...' is outside the data root"). The messages
+// never name the absolute data root.
+absl::StatusOr<OpenedFile> OpenBeneath(const std::string& data_root, const std::string& path);
+
+namespace internal {
+// OpenBeneath with the openat2 step skipped (the fallback walk), for tests.
+absl::StatusOr<OpenedFile> OpenBeneathByWalking(const std::string& data_root,
+                                                const std::string& path);
+}  // namespace internal
+
+// Opens `path` as given (no data root), named by the path itself.
+absl::StatusOr<OpenedFile> OpenPath(const std::string& path);
+
 // Reads a LIBSVM file: one row per line, `label index:value index:value ...`,
 // with 1-based, strictly increasing indices. Blank lines and lines whose first
 // non-blank character is '#' are skipped; whitespace is spaces or tabs,
@@ -55,6 +111,8 @@ struct Dataset {
 // 0 takes the largest index in the file. Labels and values must be finite
 // numbers. Errors: NotFound (cannot open), InvalidArgument (content, empty
 // file, too large).
+absl::StatusOr<Dataset> ReadLibsvm(OpenedFile file, int64_t features);
+// The same on OpenPath(path).
 absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features);
 
 // Reads a CSV file of numbers: fields separated by commas, optionally in double
@@ -65,20 +123,15 @@ absl::StatusOr<Dataset> ReadLibsvm(const std::string& path, int64_t features);
 // must have the same number of fields. gzip-compressed files are read
 // transparently. Errors: NotFound (cannot open), InvalidArgument (content,
 // label_column out of range, no data rows, too large).
+absl::StatusOr<Dataset> ReadCsv(OpenedFile file, int label_column, v1::DataFile::Header header);
+// The same on OpenPath(path).
 absl::StatusOr<Dataset> ReadCsv(const std::string& path, int label_column,
                                 v1::DataFile::Header header);
 
-// The path to open for the data file `path` of a config, which may not leave
-// `data_root`. A relative `path` is taken under `data_root`; an absolute one
-// must lie inside it. `.` and `..` are resolved lexically, and then, for the
-// part of the path that exists, symbolic links are resolved (realpath) so that
-// a link cannot lead out of the root either. A relative `data_root` is taken
-// from the current directory; "/" allows every path.
-//
-// Returns the lexically normalized path (absolute; symbolic links inside the
-// root are kept as they are). Errors: InvalidArgument (empty path or root),
-// PermissionDenied("data path '...' is outside the data root '...'").
-absl::StatusOr<std::string> ResolveDataPath(const std::string& data_root, const std::string& path);
+// The whole content of `file`, gunzipped if it is gzip (for the SMPS reader).
+// Errors: DataLoss (read error), InvalidArgument (bad gzip data; larger than
+// `max_bytes`), each naming file.name().
+absl::StatusOr<std::string> ReadWholeFile(OpenedFile file, int64_t max_bytes);
 
 // The rows, in increasing order, that worker `worker_index` of `worker_count`
 // holds out of `rows`:

@@ -22,6 +22,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::string TempPath(const std::string& name) {
   std::string dir = testing::TempDir();
@@ -292,77 +293,133 @@ TEST(ReadCsv, RejectsHeaderOnlyAndMissingFiles) {
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing.csv"));
 }
 
-// --- ResolveDataPath ---
+// --- OpenBeneath ---
 
-class ResolveDataPathTest : public testing::Test {
+// Both ways of opening beneath the root: openat2, and the walk for kernels without it.
+class OpenBeneathTest : public testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    base_ = TempPath("resolve");
+    base_ = TempPath("beneath");
     root_ = base_ + "/root";
     for (const std::string& dir : {base_, root_, root_ + "/sub", base_ + "/root2"}) {
       ::mkdir(dir.c_str(), 0755);
     }
-    WriteFile("resolve/root/a.txt", "1 1:1\n");
-    WriteFile("resolve/root/sub/b.txt", "1 1:1\n");
-    WriteFile("resolve/outside.txt", "1 1:1\n");
-    ::symlink((base_ + "/outside.txt").c_str(), (root_ + "/link_out").c_str());
-    ::symlink(base_.c_str(), (root_ + "/dir_out").c_str());
-    ::symlink((root_ + "/sub/b.txt").c_str(), (root_ + "/link_in").c_str());
+    WriteFile("beneath/root/a.txt", "inside a\n");
+    WriteFile("beneath/root/sub/b.txt", "inside b\n");
+    WriteFile("beneath/outside.txt", "outside\n");
+    Link("../outside.txt", root_ + "/link_out");
+    Link(base_ + "/outside.txt", root_ + "/abs_out");
+    Link(base_, root_ + "/dir_out");
+    Link("sub/b.txt", root_ + "/link_in");
+    Link("../sub", root_ + "/sub/up_and_back");
+    Link("loop", root_ + "/loop");
+    Link("/proc/self/root", root_ + "/magic");
+    ::mkfifo((root_ + "/fifo").c_str(), 0644);
   }
 
-  void ExpectOutside(const std::string& root, const std::string& path) {
-    absl::StatusOr<std::string> resolved = ResolveDataPath(root, path);
-    ASSERT_FALSE(resolved.ok()) << path << " -> " << *resolved;
-    EXPECT_EQ(resolved.status().code(), absl::StatusCode::kPermissionDenied);
-    EXPECT_EQ(resolved.status().message(),
-              absl::StrCat("data path '", path, "' is outside the data root '", root, "'"));
+  static void Link(const std::string& target, const std::string& link) {
+    ::unlink(link.c_str());
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0) << link;
+  }
+
+  absl::StatusOr<OpenedFile> Open(const std::string& root, const std::string& path) {
+    return GetParam() ? OpenBeneath(root, path) : internal::OpenBeneathByWalking(root, path);
+  }
+
+  // The content read through the descriptor, or the error.
+  std::string Read(const std::string& path) {
+    absl::StatusOr<OpenedFile> file = Open(root_, path);
+    if (!file.ok()) return std::string(file.status().message());
+    absl::StatusOr<std::string> content = ReadWholeFile(*std::move(file), 1 << 20);
+    return content.ok() ? *content : std::string(content.status().message());
+  }
+
+  void ExpectOutside(const std::string& path) {
+    absl::StatusOr<OpenedFile> file = Open(root_, path);
+    ASSERT_FALSE(file.ok()) << path << " opened";
+    EXPECT_EQ(file.status().code(), absl::StatusCode::kPermissionDenied) << file.status();
+    EXPECT_EQ(file.status().message(),
+              absl::StrCat("data path '", path, "' is outside the data root"));
   }
 
   std::string base_;
   std::string root_;
 };
 
-TEST_F(ResolveDataPathTest, JoinsRelativePathsAndNormalizes) {
-  EXPECT_EQ(*ResolveDataPath(root_, "a.txt"), root_ + "/a.txt");
-  EXPECT_EQ(*ResolveDataPath(root_ + "/", "./sub/../a.txt"), root_ + "/a.txt");
-  EXPECT_EQ(*ResolveDataPath(root_, "sub//b.txt"), root_ + "/sub/b.txt");
-  // A file that does not exist resolves; opening it reports NotFound.
-  EXPECT_EQ(*ResolveDataPath(root_, "sub/new.txt"), root_ + "/sub/new.txt");
-  // A link that stays inside the root is allowed, and kept as written.
-  EXPECT_EQ(*ResolveDataPath(root_, "link_in"), root_ + "/link_in");
+TEST_P(OpenBeneathTest, OpensRelativeAndAbsolutePathsInsideTheRoot) {
+  EXPECT_EQ(Read("a.txt"), "inside a\n");
+  EXPECT_EQ(Read("./sub/../a.txt"), "inside a\n");
+  EXPECT_EQ(Read("sub//b.txt"), "inside b\n");
+  EXPECT_EQ(Read(root_ + "/sub/b.txt"), "inside b\n");
+  EXPECT_EQ(Read(root_ + "/sub/../a.txt"), "inside a\n");
+  // Relative links that stay inside are followed.
+  EXPECT_EQ(Read("link_in"), "inside b\n");
+  EXPECT_EQ(Read("sub/up_and_back/b.txt"), "inside b\n");
+  // A relative root is taken from the current directory.
+  absl::StatusOr<OpenedFile> file = OpenBeneath(".", "no_such_file_here");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(ResolveDataPathTest, AllowsAbsolutePathsInsideTheRoot) {
-  EXPECT_EQ(*ResolveDataPath(root_, root_ + "/sub/b.txt"), root_ + "/sub/b.txt");
-  EXPECT_EQ(*ResolveDataPath(root_, root_ + "/sub/../a.txt"), root_ + "/a.txt");
-}
-
-TEST_F(ResolveDataPathTest, RejectsDotDotEscapes) {
-  ExpectOutside(root_, "../outside.txt");
-  ExpectOutside(root_, "sub/../../outside.txt");
-  ExpectOutside(root_, root_ + "/../outside.txt");
-  ExpectOutside(root_, "/etc/passwd");
+TEST_P(OpenBeneathTest, RefusesDotDotEscapes) {
+  ExpectOutside("../outside.txt");
+  ExpectOutside("sub/../../outside.txt");
+  ExpectOutside(root_ + "/../outside.txt");
+  ExpectOutside("/etc/passwd");
   // A sibling whose name starts with the root's name is not inside it.
-  ExpectOutside(root_, base_ + "/root2/x");
-  ExpectOutside(root_, "../root2/x");
+  ExpectOutside(base_ + "/root2/x");
+  ExpectOutside("../root2/x");
 }
 
-TEST_F(ResolveDataPathTest, RejectsSymlinkEscapes) {
-  ExpectOutside(root_, "link_out");
-  ExpectOutside(root_, "dir_out/outside.txt");
-  ExpectOutside(root_, "dir_out/no_such_file");
+TEST_P(OpenBeneathTest, RefusesSymlinkEscapes) {
+  ExpectOutside("link_out");
+  ExpectOutside("abs_out");
+  ExpectOutside("dir_out/outside.txt");
+  ExpectOutside("dir_out/no_such_file");
 }
 
-TEST_F(ResolveDataPathTest, RootSlashAllowsEverything) {
-  EXPECT_EQ(*ResolveDataPath("/", "/etc/passwd"), "/etc/passwd");
-  EXPECT_EQ(*ResolveDataPath("/", root_ + "/link_out"), root_ + "/link_out");
-  EXPECT_EQ(*ResolveDataPath("/", "../etc"), "/etc");
+TEST_P(OpenBeneathTest, RefusesWhatIsNotARegularFile) {
+  absl::StatusOr<OpenedFile> file = Open(root_, "sub");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound) << file.status();
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr("Is a directory"));
+  // A FIFO would block a plain open forever.
+  file = Open(root_, "fifo");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << file.status();
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr("not a regular file"));
+  file = Open(root_, "loop");
+  EXPECT_FALSE(file.ok());
+  file = Open(root_, "magic/etc/passwd");
+  EXPECT_FALSE(file.ok());
+  EXPECT_NE(file.status().code(), absl::StatusCode::kOk);
 }
 
-TEST_F(ResolveDataPathTest, RejectsEmptyArguments) {
-  EXPECT_EQ(ResolveDataPath("", "a").status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ResolveDataPath(root_, "").status().code(), absl::StatusCode::kInvalidArgument);
+TEST_P(OpenBeneathTest, ErrorsNameThePathNeverTheRoot) {
+  absl::StatusOr<OpenedFile> file = Open(root_, "sub/missing.txt");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(file.status().message(),
+            "cannot open '<data_root>/sub/missing.txt': No such file or directory");
+  file = Open(base_ + "/no_such_root", "a.txt");
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(file.status().message()), Not(HasSubstr(base_)));
+  file = Open(root_, "a.txt");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->name(), "<data_root>/a.txt");
 }
+
+TEST_P(OpenBeneathTest, RootSlashConfinesNothing) {
+  EXPECT_TRUE(Open("/", base_ + "/outside.txt").ok());
+  EXPECT_TRUE(Open("/", root_ + "/link_out").ok());
+  EXPECT_TRUE(Open("/", "../" + base_ + "/outside.txt").ok());
+}
+
+TEST_P(OpenBeneathTest, RejectsEmptyArguments) {
+  EXPECT_EQ(Open("", "a").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Open(root_, "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_TEST_SUITE_P(Openat2AndWalk, OpenBeneathTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Openat2" : "Walk";
+                         });
 
 // --- ShardRows ---
 

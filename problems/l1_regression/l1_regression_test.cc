@@ -217,7 +217,7 @@ TEST(L1Regression, RejectsBadSources) {
 TEST(L1Regression, MissingFileIsNotFoundNamingThePath) {
   const std::string root = TempDirectory();
   ExpectError(Build(ParseSpec("name: 'l1_regression' file { path: 'no/such.csv' }"), root).status(),
-              absl::StatusCode::kNotFound, root + "/no/such.csv");
+              absl::StatusCode::kNotFound, "cannot open '<data_root>/no/such.csv'");
 }
 
 TEST(L1Regression, EvaluateRejectsBadPiecesAndSizes) {

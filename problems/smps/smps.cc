@@ -47,18 +47,20 @@ struct File {
   std::vector<Line> lines;
 };
 
-absl::StatusOr<File> ReadLines(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
-  File file{path, {}};
-  std::string text;
+// SMPS files larger than this are refused (stormG2-1000's is 6 MB).
+constexpr int64_t kMaxSmpsFileBytes = int64_t{1} << 30;
+
+absl::StatusOr<File> ReadLines(OpenedFile opened) {
+  File file{opened.name(), {}};
+  ASSIGN_OR_RETURN(const std::string content, ReadWholeFile(std::move(opened), kMaxSmpsFileBytes));
   int number = 0;
   // stocfor3.cor indents every line, its NAME line included, by one blank: the
   // first line's indent is taken off every line.
   size_t indent = std::string::npos;
-  while (std::getline(in, text)) {
+  std::vector<absl::string_view> all_lines = absl::StrSplit(content, '\n');
+  if (!all_lines.empty() && all_lines.back().empty()) all_lines.pop_back();
+  for (absl::string_view view : all_lines) {
+    std::string text(view);
     ++number;
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.empty() || text[0] == '*') continue;
@@ -72,9 +74,6 @@ absl::StatusOr<File> ReadLines(const std::string& path) {
         absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     if (tokens.empty()) continue;
     file.lines.push_back(Line{number, text[0] != ' ' && text[0] != '\t', std::move(tokens)});
-  }
-  if (in.bad()) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
   }
   return file;
 }
@@ -136,8 +135,8 @@ struct Core {
   double objective_rhs = 0;
 };
 
-absl::StatusOr<Core> ReadCore(const std::string& path) {
-  ASSIGN_OR_RETURN(File file, ReadLines(path));
+absl::StatusOr<Core> ReadCore(const File& file) {
+  const std::string& path = file.path;
   Core core;
   std::string section;
   bool ended = false;
@@ -365,8 +364,8 @@ struct Stages {
   std::string period2;
 };
 
-absl::StatusOr<Stages> ReadTime(const std::string& path, const Core& core) {
-  ASSIGN_OR_RETURN(File file, ReadLines(path));
+absl::StatusOr<Stages> ReadTime(const File& file, const Core& core) {
+  const std::string& path = file.path;
   struct Period {
     std::string col, row, name;
     const Line* line;
@@ -459,8 +458,9 @@ class StochReader {
  public:
   StochReader(const Core& core, const Stages& stages) : core_(core), stages_(stages) {}
 
-  absl::StatusOr<std::vector<Distribution>> Read(const std::string& path) {
-    ASSIGN_OR_RETURN(file_, ReadLines(path));
+  absl::StatusOr<std::vector<Distribution>> Read(File file) {
+    file_ = std::move(file);
+    const std::string path = file_.path;
     std::string section;
     std::string mode = "REPLACE";
     bool ended = false;
@@ -769,12 +769,17 @@ SparseRowMatrix MakeSparse(int rows, int cols, const std::vector<Eigen::Triplet<
 
 }  // namespace
 
-absl::StatusOr<TwoStageProgram> ReadSmps(const std::string& cor_path, const std::string& tim_path,
-                                         const std::string& sto_path, int64_t sample,
-                                         uint64_t seed) {
+namespace {
+
+absl::StatusOr<TwoStageProgram> ReadOpenedSmps(OpenedFile cor, OpenedFile tim, OpenedFile sto,
+                                               int64_t sample, uint64_t seed) {
   if (sample < 0) return absl::InvalidArgumentError(absl::StrCat("sample ", sample, " < 0"));
-  ASSIGN_OR_RETURN(Core core, ReadCore(cor_path));
-  ASSIGN_OR_RETURN(Stages stages, ReadTime(tim_path, core));
+  const std::string cor_path = cor.name(), tim_path = tim.name(), sto_path = sto.name();
+  ASSIGN_OR_RETURN(File cor_file, ReadLines(std::move(cor)));
+  ASSIGN_OR_RETURN(File tim_file, ReadLines(std::move(tim)));
+  ASSIGN_OR_RETURN(File sto_file, ReadLines(std::move(sto)));
+  ASSIGN_OR_RETURN(Core core, ReadCore(cor_file));
+  ASSIGN_OR_RETURN(Stages stages, ReadTime(tim_file, core));
   const int m = static_cast<int>(core.row_names.size());
   const int n = static_cast<int>(core.col_names.size());
   const int m1 = stages.first_row2, n1 = stages.first_col2, m2 = m - m1, n2 = n - n1;
@@ -830,14 +835,24 @@ absl::StatusOr<TwoStageProgram> ReadSmps(const std::string& cor_path, const std:
   p.second_row_names.assign(core.row_names.begin() + m1, core.row_names.end());
 
   StochReader reader(core, stages);
-  ASSIGN_OR_RETURN(std::vector<Distribution> distributions, reader.Read(sto_path));
+  ASSIGN_OR_RETURN(std::vector<Distribution> distributions, reader.Read(std::move(sto_file)));
   RETURN_IF_ERROR(BuildScenarios(sto_path, distributions, sample, seed, p));
   return p;
 }
 
+}  // namespace
+
+absl::StatusOr<TwoStageProgram> ReadSmps(const std::string& cor_path, const std::string& tim_path,
+                                         const std::string& sto_path, int64_t sample,
+                                         uint64_t seed) {
+  ASSIGN_OR_RETURN(OpenedFile cor, OpenPath(cor_path));
+  ASSIGN_OR_RETURN(OpenedFile tim, OpenPath(tim_path));
+  ASSIGN_OR_RETURN(OpenedFile sto, OpenPath(sto_path));
+  return ReadOpenedSmps(std::move(cor), std::move(tim), std::move(sto), sample, seed);
+}
+
 absl::StatusOr<TwoStageProgram> ReadSmpsFiles(const v1::SmpsFiles& files,
                                               const std::string& data_root) {
-  std::string paths[3];
   const std::pair<const std::string*, const char*> fields[3] = {
       {&files.cor(), "cor"}, {&files.tim(), "tim"}, {&files.sto(), "sto"}};
   for (int k = 0; k < 3; ++k) {
@@ -845,13 +860,17 @@ absl::StatusOr<TwoStageProgram> ReadSmpsFiles(const v1::SmpsFiles& files,
       return absl::InvalidArgumentError(
           absl::StrCat("problem.smps.", fields[k].second, " is empty"));
     }
-    ASSIGN_OR_RETURN(paths[k], ResolveDataPath(data_root, *fields[k].first));
   }
   if (files.sample() < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("problem.smps.sample is ", files.sample(), "; it must be >= 0"));
   }
-  return ReadSmps(paths[0], paths[1], paths[2], files.sample(), files.seed());
+  // Each file opened beneath the root in one step (no check-then-open race).
+  ASSIGN_OR_RETURN(OpenedFile cor, OpenBeneath(data_root, files.cor()));
+  ASSIGN_OR_RETURN(OpenedFile tim, OpenBeneath(data_root, files.tim()));
+  ASSIGN_OR_RETURN(OpenedFile sto, OpenBeneath(data_root, files.sto()));
+  return ReadOpenedSmps(std::move(cor), std::move(tim), std::move(sto), files.sample(),
+                        files.seed());
 }
 
 ScenarioRecourse ApplyScenario(const TwoStageProgram& program, int64_t j) {

@@ -162,8 +162,9 @@ absl::StatusOr<TwoStageProgram> ReadSmps(const std::string& cor_path, const std:
                                          const std::string& sto_path, int64_t sample,
                                          uint64_t seed);
 
-// ReadSmps on files.cor, .tim and .sto, each resolved with ResolveDataPath
-// under `data_root` (so also PermissionDenied for a path outside it), with
+// ReadSmps on files.cor, .tim and .sto, each opened with OpenBeneath under
+// `data_root` (so also PermissionDenied for a path outside it; errors name the
+// files "<data_root>/" + the path as given), with
 // files.sample and files.seed. InvalidArgument names a missing field
 // ("problem.smps.tim is empty") or a negative sample.
 absl::StatusOr<TwoStageProgram> ReadSmpsFiles(const v1::SmpsFiles& files,
