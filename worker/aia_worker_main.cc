@@ -2,8 +2,8 @@
 // SIGINT, then shuts down cleanly (exit status 0).
 //
 //   aia_worker --listen=127.0.0.1:7070 --data_root=/srv/data
-//   aia_worker --listen=0.0.0.0:7070 --data_root=/srv/data --tls_cert=worker0.pem \
-//       --tls_key=worker0.key --tls_ca=ca.pem --token_file=token
+//   aia_worker --listen=0.0.0.0:7070 --data_root=/srv/data --tls_cert=worker0.pem
+//       --tls_key=worker0.key --tls_ca=ca.pem --token_file=token   (one line)
 //
 // Exit status: 0 after SIGTERM/SIGINT, 1 cannot listen, 2 bad usage or credentials
 // (a bad --tls_*/--token_file file, or a non-loopback --listen without TLS and
