@@ -43,7 +43,7 @@ TEST(LoadDataFile, ChoosesTheFormatByNameOrField) {
   file.set_format(v1::DataFile::LIBSVM);
   absl::StatusOr<Dataset> libsvm = LoadDataFile(file, TempDirectory());
   ASSERT_FALSE(libsvm.ok());
-  EXPECT_THAT(std::string(libsvm.status().message()), HasSubstr("table.CSV:1: bad label '1,2'"));
+  EXPECT_THAT(std::string(libsvm.status().message()), HasSubstr("table.CSV:1: field 1 (the label) is not a finite number"));
 
   WriteFile("table.txt", "1,2\n");
   file.set_path("table.txt");

@@ -118,7 +118,7 @@ bool SplitCsv(absl::string_view line, std::vector<std::string>& fields, std::str
     while (i < line.size() && IsBlank(line[i])) ++i;
     std::string field;
     if (i < line.size() && line[i] == '"') {
-      size_t start = i++;
+      ++i;
       bool closed = false;
       while (i < line.size()) {
         if (line[i] == '"') {
@@ -134,8 +134,7 @@ bool SplitCsv(absl::string_view line, std::vector<std::string>& fields, std::str
         field.push_back(line[i++]);
       }
       if (!closed) {
-        error = absl::StrCat("unterminated quote in field ", fields.size() + 1, " ",
-                             line.substr(start));
+        error = absl::StrCat("field ", fields.size() + 1, " has an unterminated quote");
         return false;
       }
       while (i < line.size() && IsBlank(line[i])) ++i;
@@ -437,42 +436,42 @@ absl::StatusOr<Dataset> ReadLibsvm(OpenedFile file, int64_t features) {
         absl::StrSplit(rest, absl::ByAnyChar(" \t\v\f\r"), absl::SkipEmpty());
     double label;
     if (!ParseFinite(tokens[0], label)) {
-      return LineError(path, line_number,
-                       absl::StrCat("bad label '", tokens[0], "' (must be a finite number)"));
+      return LineError(path, line_number, "field 1 (the label) is not a finite number");
     }
     int64_t previous = 0;
+    // Messages name the field (1-based, the label is field 1) and never quote it:
+    // they go to clients, and the line is the data.
     for (size_t t = 1; t < tokens.size(); ++t) {
       absl::string_view token = tokens[t];
+      const std::string field = absl::StrCat("field ", t + 1);
       size_t colon = token.find(':');
       if (colon == absl::string_view::npos) {
-        return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (expected index:value)"));
+        return LineError(path, line_number, absl::StrCat(field, " is not index:value"));
       }
       int64_t index;
       if (!absl::SimpleAtoi(token.substr(0, colon), &index) || index <= 0) {
-        return LineError(
-            path, line_number,
-            absl::StrCat("bad feature '", token, "' (index must be a positive integer)"));
+        return LineError(path, line_number,
+                         absl::StrCat(field, ": the index is not a positive integer"));
       }
       if (index <= previous) {
-        return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (index ", index,
-                                      " does not increase on ", previous, ")"));
+        return LineError(
+            path, line_number,
+            absl::StrCat(field, ": the index does not increase on the previous field's"));
       }
       if (features > 0 && index > features) {
         return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (index ", index, " is above the ",
-                                      features, " features configured)"));
+                         absl::StrCat(field, ": the index is above the ", features,
+                                      " features configured"));
       }
       if (index > kMaxDenseElements) {
         return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (index ", index,
-                                      " exceeds the dense limit of ", kMaxDenseElements, ")"));
+                         absl::StrCat(field, ": the index exceeds the dense limit of ",
+                                      kMaxDenseElements));
       }
       double value;
       if (!ParseFinite(token.substr(colon + 1), value)) {
         return LineError(path, line_number,
-                         absl::StrCat("bad feature '", token, "' (value must be a finite number)"));
+                         absl::StrCat(field, ": the value is not a finite number"));
       }
       previous = index;
       if (index > max_index) max_index = index;
@@ -556,9 +555,8 @@ absl::StatusOr<Dataset> ReadCsv(OpenedFile file, int label_column, v1::DataFile:
     for (size_t f = 0; f < fields.size(); ++f) {
       double value;
       if (!ParseFinite(fields[f], value)) {
-        return LineError(
-            path, line_number,
-            absl::StrCat("bad field ", f + 1, " '", fields[f], "' (must be a finite number)"));
+        return LineError(path, line_number,
+                         absl::StrCat("field ", f + 1, " is not a finite number"));
       }
       values.push_back(value);
     }

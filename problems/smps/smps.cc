@@ -154,9 +154,8 @@ absl::StatusOr<Core> ReadCore(const File& file) {
       } else if (section != "ROWS" && section != "COLUMNS" && section != "RHS" &&
                  section != "RANGES" && section != "BOUNDS") {
         return LineError(file, line,
-                         absl::StrCat("section '", t[0],
-                                      "' is not supported (expected NAME, ROWS, "
-                                      "COLUMNS, RHS, RANGES, BOUNDS or ENDATA)"));
+                         "this section is not supported (expected NAME, ROWS, COLUMNS, RHS, "
+                         "RANGES, BOUNDS or ENDATA)");
       }
       continue;
     }
@@ -166,7 +165,7 @@ absl::StatusOr<Core> ReadCore(const File& file) {
       const std::string& name = t[1];
       if (core.row_index.contains(name) || core.free_rows.contains(name) ||
           name == core.objective) {
-        return LineError(file, line, absl::StrCat("row '", name, "' defined twice"));
+        return LineError(file, line, "field 2: this row is defined twice");
       }
       if (type == "N") {
         if (core.objective.empty()) {
@@ -180,7 +179,7 @@ absl::StatusOr<Core> ReadCore(const File& file) {
         core.row_type.push_back(type[0]);
       } else {
         return LineError(file, line,
-                         absl::StrCat("bad row type '", t[0], "' (expected N, E, L or G)"));
+                         "field 1 is not a row type (expected N, E, L or G)");
       }
     } else if (section == "COLUMNS") {
       if (t.size() >= 2 && (t[1] == "'MARKER'" || t[1] == "MARKER")) continue;
@@ -203,11 +202,12 @@ absl::StatusOr<Core> ReadCore(const File& file) {
         } else {
           auto row = core.row_index.find(t[k]);
           if (row == core.row_index.end()) {
-            return LineError(file, line, absl::StrCat("unknown row '", t[k], "'"));
+            return LineError(file, line, absl::StrCat("field ", k + 1, " names an unknown row"));
           }
           if (!core.entries.emplace(std::make_pair(row->second, col), value).second) {
             return LineError(file, line,
-                             absl::StrCat("second entry for row '", t[k], "' column '", t[0], "'"));
+                             absl::StrCat("field ", k + 1,
+                                          ": a second entry for this row and column"));
           }
         }
       }
@@ -230,7 +230,7 @@ absl::StatusOr<Core> ReadCore(const File& file) {
         if (core.free_rows.contains(t[k])) continue;
         auto row = core.row_index.find(t[k]);
         if (row == core.row_index.end()) {
-          return LineError(file, line, absl::StrCat("unknown row '", t[k], "'"));
+          return LineError(file, line, absl::StrCat("field ", k + 1, " names an unknown row"));
         }
         if (section == "RHS") {
           core.rhs[row->second] = value;
@@ -252,8 +252,8 @@ absl::StatusOr<Core> ReadCore(const File& file) {
       const bool no_value = type == "FR" || type == "MI" || type == "PL";
       if (!takes_value && !no_value && type != "BV") {
         return LineError(file, line,
-                         absl::StrCat("bound type '", t[0],
-                                      "' is not supported (UP, LO, FX, FR, MI, PL, BV, LI, UI)"));
+                         "field 1: this bound type is not supported (UP, LO, FX, FR, MI, PL, "
+                         "BV, LI, UI)");
       }
       // The bound set name is optional: find the column token.
       size_t col_token;
@@ -272,7 +272,8 @@ absl::StatusOr<Core> ReadCore(const File& file) {
       }
       auto col_it = core.col_index.find(t[col_token]);
       if (col_it == core.col_index.end()) {
-        return LineError(file, line, absl::StrCat("unknown column '", t[col_token], "'"));
+        return LineError(file, line,
+                         absl::StrCat("field ", col_token + 1, " names an unknown column"));
       }
       const int col = col_it->second;
       double value = 0;
@@ -383,13 +384,13 @@ absl::StatusOr<Stages> ReadTime(const File& file, const Core& core) {
           return LineError(file, line, "PERIODS EXPLICIT is not supported (only IMPLICIT)");
         }
         if (t.size() > 1 && Upper(t[1]) != "LP" && Upper(t[1]) != "IMPLICIT") {
-          return LineError(file, line, absl::StrCat("unknown PERIODS option '", t[1], "'"));
+          return LineError(file, line, "field 2 is not a PERIODS option (LP or IMPLICIT)");
         }
       } else if (section == "ENDATA") {
         ended = true;
       } else if (section != "TIME" && section != "NAME") {
         return LineError(file, line,
-                         absl::StrCat("section '", t[0], "' is not supported in a time file"));
+                         "this section is not supported in a time file (TIME, PERIODS, ENDATA)");
       }
       continue;
     }
@@ -408,7 +409,7 @@ absl::StatusOr<Stages> ReadTime(const File& file, const Core& core) {
     auto col = core.col_index.find(periods[k].col);
     if (col == core.col_index.end()) {
       return LineError(file, *periods[k].line,
-                       absl::StrCat("unknown column '", periods[k].col, "'"));
+                       "field 1 names an unknown column");
     }
     // stocfor2.tim names the objective row as the first row of period 1.
     if (k == 0 && periods[k].row == core.objective) {
@@ -419,7 +420,7 @@ absl::StatusOr<Stages> ReadTime(const File& file, const Core& core) {
     auto row = core.row_index.find(periods[k].row);
     if (row == core.row_index.end()) {
       return LineError(file, *periods[k].line,
-                       absl::StrCat("unknown (or objective) row '", periods[k].row, "'"));
+                       "field 2 names an unknown (or the objective) row");
     }
     cols[k] = col->second;
     rows[k] = row->second;
@@ -478,14 +479,13 @@ class StochReader {
           std::string distribution = t.size() > 1 ? Upper(t[1]) : "DISCRETE";
           if (distribution != "DISCRETE") {
             return LineError(file_, line,
-                             absl::StrCat(section, " ", t[1],
-                                          " is not supported (only DISCRETE distributions)"));
+                             "field 2: this distribution is not supported (only DISCRETE)");
           }
           mode = t.size() > 2 ? Upper(t[2]) : "REPLACE";
           if (mode != "REPLACE" && mode != "ADD" && mode != "MULTIPLY") {
             return LineError(
                 file_, line,
-                absl::StrCat("unknown option '", t[2], "' (expected REPLACE, ADD or MULTIPLY)"));
+                "field 3 is not an option (expected REPLACE, ADD or MULTIPLY)");
           }
           if (section == "SCENARIOS" && mode == "MULTIPLY") {
             return LineError(file_, line, "SCENARIOS MULTIPLY is not supported");
@@ -494,9 +494,8 @@ class StochReader {
           ended = true;
         } else if (section != "STOCH" && section != "NAME") {
           return LineError(file_, line,
-                           absl::StrCat("section '", t[0],
-                                        "' is not supported (expected STOCH, INDEP, BLOCKS, "
-                                        "SCENARIOS or ENDATA)"));
+                           "this section is not supported (expected STOCH, INDEP, BLOCKS, "
+                           "SCENARIOS or ENDATA)");
         }
         continue;
       }
@@ -504,14 +503,14 @@ class StochReader {
         if (t.size() != 4 && t.size() != 5) {
           return LineError(file_, line, "expected 'name row value [period] probability' in INDEP");
         }
-        if (t.size() == 5) RETURN_IF_ERROR(CheckPeriod(line, t[3]));
+        if (t.size() == 5) RETURN_IF_ERROR(CheckPeriod(line, 3));
         ASSIGN_OR_RETURN(Change change, Entry(line, t[0], t[1], 2, mode));
         ASSIGN_OR_RETURN(double probability, Probability(line, t.size() - 1));
         auto [it, inserted] = indep.try_emplace(KeyOf(change), static_cast<int>(result_.size()));
         if (inserted) {
           RETURN_IF_ERROR(Claim(line, change, it->second));
           result_.push_back(Distribution{
-              absl::StrCat("INDEP element '", t[0], "' '", t[1], "'"), line.number, 0, {}});
+              absl::StrCat("the INDEP element of line ", line.number), line.number, 0, {}});
         }
         Distribution& d = result_[it->second];
         d.realizations.push_back(Realization{probability, {change}});
@@ -524,11 +523,11 @@ class StochReader {
           if (blocks_section) {
             if (t.size() != 4)
               return LineError(file_, line, "expected 'BL block period probability'");
-            RETURN_IF_ERROR(CheckPeriod(line, t[2]));
+            RETURN_IF_ERROR(CheckPeriod(line, 2));
             auto [it, inserted] = blocks.try_emplace(t[1], static_cast<int>(result_.size()));
             if (inserted) {
               result_.push_back(
-                  Distribution{absl::StrCat("block '", t[1], "'"), line.number, 0, {}});
+                  Distribution{absl::StrCat("the block of line ", line.number), line.number, 0, {}});
             }
             index = it->second;
           } else {
@@ -537,10 +536,10 @@ class StochReader {
             }
             if (Upper(t[2]) != "ROOT") {
               return LineError(file_, line,
-                               absl::StrCat("scenario '", t[1], "' branches from '", t[2],
-                                            "', not ROOT: only two-stage problems are supported"));
+                               "field 3: the scenario branches from another scenario, not ROOT "
+                               "(only two-stage problems are supported)");
             }
-            if (t.size() == 5) RETURN_IF_ERROR(CheckPeriod(line, t[4]));
+            if (t.size() == 5) RETURN_IF_ERROR(CheckPeriod(line, 4));
             if (scenarios < 0) {
               scenarios = static_cast<int>(result_.size());
               result_.push_back(Distribution{"the SCENARIOS list", line.number, 0, {}});
@@ -569,7 +568,8 @@ class StochReader {
             if (KeyOf(other) == KeyOf(change)) {
               return LineError(
                   file_, line,
-                  absl::StrCat("'", t[0], "' '", t[k], "' given twice in one realization"));
+                  absl::StrCat("fields 1 and ", k + 1,
+                               ": this element is given twice in one realization"));
             }
           }
           RETURN_IF_ERROR(Claim(line, change, current_distribution_));
@@ -605,12 +605,12 @@ class StochReader {
   }
 
  private:
-  absl::Status CheckPeriod(const Line& line, const std::string& period) {
-    if (period != stages_.period2) {
-      return LineError(
-          file_, line,
-          absl::StrCat("period '", period, "' is not the second period '", stages_.period2,
-                       "' of the time file (only two-stage problems are supported)"));
+  absl::Status CheckPeriod(const Line& line, size_t index) {
+    if (line.tokens[index] != stages_.period2) {
+      return LineError(file_, line,
+                       absl::StrCat("field ", index + 1,
+                                    " is not the second period of the time file (only two-stage "
+                                    "problems are supported)"));
     }
     return absl::OkStatus();
   }
@@ -648,14 +648,14 @@ class StochReader {
     if (!objective) {
       auto row_it = core_.row_index.find(row);
       if (row_it == core_.row_index.end()) {
-        return LineError(file_, line, absl::StrCat("unknown row '", row, "'"));
+        return LineError(file_, line,
+                         absl::StrCat("field ", value_field, " names an unknown row"));
       }
       r = row_it->second;
       if (r < m1) {
         return LineError(file_, line,
-                         absl::StrCat("row '", row,
-                                      "' is in the first stage, which cannot be "
-                                      "random"));
+                         absl::StrCat("field ", value_field,
+                                      " names a row in the first stage, which cannot be random"));
       }
     }
     if (col_it != core_.col_index.end()) {
@@ -664,7 +664,7 @@ class StochReader {
         if (c < n1) {
           return LineError(
               file_, line,
-              absl::StrCat("the cost of first-stage column '", name, "' cannot be random"));
+              "field 1 names a first-stage column, whose cost cannot be random");
         }
         change = Change{Change::Kind::kCost, -1, c - n1, 0};
         core_value = core_.cost[c];
@@ -815,8 +815,8 @@ absl::StatusOr<TwoStageProgram> ReadOpenedSmps(OpenedFile cor, OpenedFile tim, O
     if (r < m1) {
       if (c >= n1) {
         return absl::InvalidArgumentError(
-            absl::StrCat(cor_path, ": first-stage row '", core.row_names[r],
-                         "' has an entry in second-stage column '", core.col_names[c], "' (per ",
+            absl::StrCat(cor_path, ": first-stage row ", r + 1, " (in ROWS order) has an entry in ",
+                         "second-stage column ", c + 1, " (in COLUMNS order; per ",
                          tim_path, "); not a two-stage problem"));
       }
       a.emplace_back(r, c, value);

@@ -150,12 +150,11 @@ absl::StatusOr<PieceEvaluation> TwoStageLp::Evaluate(int64_t j, const Eigen::Ref
   const int m2 = program_.w.rows(), n2 = program_.w.cols();
   for (int r = 0; r < m2; ++r) {
     if (!IsLpBound(lower(r) - tx(r)) || !IsLpBound(upper(r) - tx(r))) {
+      // Rows by number, not name: the names are the data file's content.
       return absl::InvalidArgumentError(absl::StrCat(
-          "x is too large for scenario ", j, ": it moves the bounds of row '",
-          program_.second_row_names.size() == static_cast<size_t>(m2)
-              ? program_.second_row_names[r]
-              : absl::StrCat(r),
-          "' beyond +-", kMaxLpMagnitudeText, " (T x is not finite or too large for Clp)"));
+          "x is too large for scenario ", j, ": it moves the bounds of second-stage row ", r + 1,
+          " (in core order) beyond +-", kMaxLpMagnitudeText,
+          " (T x is not finite or too large for Clp)"));
     }
   }
 

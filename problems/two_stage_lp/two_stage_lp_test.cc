@@ -281,7 +281,7 @@ TEST(TwoStageLp, RefusesPointsClpCannotTake) {
   ASSERT_NE(steep, nullptr);
   absl::StatusOr<PieceEvaluation> e = steep->Evaluate(0, Vec({1e10}));
   EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << e.status();
-  EXPECT_THAT(std::string(e.status().message()), HasSubstr("row 'SELL'"));
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("second-stage row 1 "));
   EXPECT_NEAR(Value(*steep, 0, Vec({1})), -3 * 0.25 * 1, 1e-12);
 }
 
