@@ -81,6 +81,34 @@ sigset_t StopSignals() {
   return signals;
 }
 
+// Starts the thread that takes SIGINT and SIGTERM (blocked in every thread): the
+// first notifies the returned cancellation, a second exits at once with status
+// 128 + the signal's number, for a shutdown that hangs (the history stays
+// readable up to its last flush; summary.json may be missing). The thread and
+// the notification live until the process ends, so a late signal never touches
+// a destroyed object.
+const absl::Notification* WatchStopSignals() {
+  static absl::Notification* const cancel = new absl::Notification;
+  std::thread([] {
+    const sigset_t stop_signals = StopSignals();
+    for (int received = 0;; ++received) {
+      int signal_number = 0;
+      if (sigwait(&stop_signals, &signal_number) != 0) continue;
+      if (received == 0) {
+        std::fprintf(stderr, "aia: %s: cancelling the run (again to exit at once)\n",
+                     strsignal(signal_number));
+        cancel->Notify();
+        continue;
+      }
+      std::fprintf(stderr, "aia: %s again: exiting without waiting for the workers\n",
+                   strsignal(signal_number));
+      std::fflush(stderr);
+      _exit(128 + signal_number);
+    }
+  }).detach();
+  return cancel;
+}
+
 // A mistake on the command line: the message and how to use aia.
 int Usage(const std::string& message) {
   std::fprintf(stderr, "aia: %s\n%s\n", message.c_str(), kUsageText);
@@ -266,17 +294,9 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   }
 
   // Ctrl-C or SIGTERM cancels the run cleanly: the history so far and summary.json
-  // ("cancelled") are written and the worker daemons are stopped.
-  absl::Notification cancel;
-  options.cancel = &cancel;
-  std::thread([&cancel] {
-    sigset_t stop_signals = StopSignals();
-    int signal_number = 0;
-    if (sigwait(&stop_signals, &signal_number) == 0) {
-      std::fprintf(stderr, "aia: %s: cancelling the run\n", strsignal(signal_number));
-      cancel.Notify();
-    }
-  }).detach();
+  // ("cancelled") are written and the worker daemons are stopped. A second one
+  // forces the exit at once (see WatchStopSignals).
+  options.cancel = WatchStopSignals();
   absl::StatusOr<RunResult> result = RunCoordinator(options);
   if (!result.ok()) return BadInput(result.status().message());
   if (result->status == "completed") {

@@ -1,7 +1,11 @@
 // Fault injection with real aia_worker processes on loopback: workers killed,
 // frozen (SIGSTOP), failing at setup, and restarted to rejoin, under different
 // resilience settings. Each run is bounded by stop.time_s and a process timeout.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <thread>
@@ -19,6 +23,7 @@
 namespace aia {
 namespace {
 
+using ::aia::testing::JsonDouble;
 using ::aia::testing::JsonInt;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
@@ -214,6 +219,103 @@ TEST(Faults, SetupFailureOnOneWorkerIsToleratedWithResilience) {
   EXPECT_EQ(rows[1].state, "lost");
   EXPECT_THAT(rows[1].cause, HasSubstr("<data_root>/rows.csv"));
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"epochs\": 50"));
+}
+
+TEST_F(ThreeWorkers, ATimeLimitWithAFrozenWorkerEndsOnTimeAndNamesIt) {
+  const std::string out = NewTempDir("frozen_at_end") + "/out";
+  // keepalive_s 30: the freeze a second before the time limit is not found in the
+  // run; the worker does not end its session after Stop.
+  ProcessResult run = RunWithFault(SlowEchoConfig(3, 0, "keepalive_s: 30"), out, absl::Seconds(2),
+                                   [&] { kill(workers_[2]->pid(), SIGSTOP); });
+  kill(workers_[2]->pid(), SIGCONT);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string summary = ReadFileOrDie(out + "/summary.json");
+  // The run's time is the time limit, not the limit plus the wait for the workers.
+  EXPECT_GE(JsonDouble(summary, "elapsed_s"), 3.0);
+  EXPECT_LT(JsonDouble(summary, "elapsed_s"), 3.5) << summary;
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].state, "stopped");
+  EXPECT_EQ(rows[2].state, "unresponsive");
+  EXPECT_THAT(rows[2].cause, HasSubstr("did not end its session within 2 s of Stop"));
+}
+
+// A TCP listener that never accepts: connections complete in the kernel, and a
+// gRPC client waits for the HTTP/2 handshake that never comes.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&address), length), 0);
+    EXPECT_EQ(listen(fd_, 16), 0);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(Lifecycle, SigtermWhileConnectingCancelsAtOnce) {
+  SilentListener silent;
+  const std::string dir = NewTempDir("connecting");
+  const std::string out = dir + "/out";
+  WriteFileOrDie(dir + "/config.textproto", SlowEchoConfig(60, 0, "connect_timeout_s: 30"));
+  absl::Time signalled;
+  ProcessResult run = RunProcess(
+      {Runfile("coordinator/aia"), "run", dir + "/config.textproto",
+       "--workers=" + silent.address(), "--out=" + out},
+      absl::Seconds(60), [&](pid_t pid) {
+        const absl::Time deadline = absl::Now() + absl::Seconds(10);
+        while (absl::Now() < deadline && access((out + "/config.textproto").c_str(), F_OK) != 0) {
+          absl::SleepFor(absl::Milliseconds(10));
+        }
+        absl::SleepFor(absl::Milliseconds(300));  // well into the connect wait
+        signalled = absl::Now();
+        kill(pid, SIGTERM);
+      });
+  const absl::Duration took = absl::Now() - signalled;
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_LT(took, absl::Seconds(3)) << "SIGTERM waited for the connect timeout";
+  EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"cancelled\""));
+}
+
+TEST(Lifecycle, ASecondSigtermForcesTheExit) {
+  // A worker frozen mid-run: after the first SIGTERM the run waits for it to end
+  // its session (shutdown_timeout_s 2); the second, 0.5 s later, exits at once.
+  const std::string data = NewTempDir("data");
+  WorkerProcess worker(data);
+  const std::string dir = NewTempDir("twice");
+  const std::string out = dir + "/out";
+  WriteFileOrDie(dir + "/config.textproto", SlowEchoConfig(60, 0, "keepalive_s: 60"));
+  absl::Time second;
+  ProcessResult run = RunProcess(
+      {Runfile("coordinator/aia"), "run", dir + "/config.textproto",
+       "--workers=" + worker.address(), "--out=" + out},
+      absl::Seconds(60), [&](pid_t pid) {
+        const absl::Time deadline = absl::Now() + absl::Seconds(10);
+        while (absl::Now() < deadline && access((out + "/history.csv").c_str(), F_OK) != 0) {
+          absl::SleepFor(absl::Milliseconds(10));
+        }
+        absl::SleepFor(absl::Milliseconds(300));
+        kill(worker.pid(), SIGSTOP);
+        kill(pid, SIGTERM);
+        absl::SleepFor(absl::Milliseconds(500));
+        second = absl::Now();
+        kill(pid, SIGTERM);
+      });
+  kill(worker.pid(), SIGCONT);
+  EXPECT_EQ(run.exit_code, 128 + SIGTERM) << run.err;
+  EXPECT_LT(absl::Now() - second, absl::Seconds(3));
+  EXPECT_THAT(run.err, HasSubstr("again: exiting without waiting for the workers"));
+  EXPECT_THAT(ReadFileOrDie(out + "/history.csv"), HasSubstr("record,iteration"));
 }
 
 }  // namespace
