@@ -149,14 +149,18 @@ class WorkerProcess {
   std::string stderr_;
 };
 
-// Calls grpc.health.v1.Health/Check for the server ("") by hand: the request is an
-// empty HealthCheckRequest (zero bytes); returns the response bytes or "" on error.
-std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, grpc::Status& status) {
+// Calls grpc.health.v1.Health/Check by hand for `service` ("" is the server):
+// the request is HealthCheckRequest{service} (field 1, a string); returns the
+// response bytes or "" on error.
+std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, grpc::Status& status,
+                        const std::string& service = "") {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty;
-  grpc::ByteBuffer request(&empty, 1);
+  const std::string message =
+      service.empty() ? "" : absl::StrCat("\x0a", std::string(1, char(service.size())), service);
+  grpc::Slice slice(message);
+  grpc::ByteBuffer request(&slice, 1);
   grpc::ByteBuffer response;
   absl::Notification done;
   stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
@@ -199,6 +203,7 @@ TEST(AiaWorker, ServesASessionAndExitsCleanlyOnSigterm) {
                                   << health_status.error_message();
   // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
   EXPECT_EQ(health, std::string("\x08\x01", 2));
+  EXPECT_EQ(HealthCheck(channel, health_status, "aia.v1.Worker"), std::string("\x08\x01", 2));
 
   {
     auto stub = v1::Worker::NewStub(channel);
@@ -252,7 +257,8 @@ TEST(AiaWorker, ServesASessionAndExitsCleanlyOnSigterm) {
 }
 
 TEST(AiaWorker, ExitsOnSigtermWithASessionOpen) {
-  WorkerProcess worker({"--listen=127.0.0.1:0", "--data_root=" + MakeTempDir()});
+  WorkerProcess worker(
+      {"--listen=127.0.0.1:0", "--data_root=" + MakeTempDir(), "--shutdown_grace_s=2"});
   const std::string line = worker.ReadStdoutLine(absl::Seconds(30));
   const std::string prefix = "aia_worker listening on 127.0.0.1:";
   ASSERT_EQ(line.rfind(prefix, 0), 0u) << line;
@@ -282,6 +288,17 @@ TEST(AiaWorker, ExitsOnSigtermWithASessionOpen) {
 
   // The session stays open; SIGTERM must still end the daemon, cancelling it.
   ASSERT_TRUE(worker.Signal(SIGTERM));
+  // The drain: health turns NOT_SERVING (2) while the session still runs.
+  grpc::Status health_status;
+  const absl::Time deadline = absl::Now() + absl::Seconds(2);
+  std::string health;
+  while (absl::Now() < deadline &&
+         (health = HealthCheck(channel, health_status, "aia.v1.Worker")) !=
+             std::string("\x08\x02", 2)) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(health, std::string("\x08\x02", 2)) << health_status.error_message();
+  EXPECT_EQ(HealthCheck(channel, health_status), std::string("\x08\x02", 2));
   const int status = worker.WaitForExit(absl::Seconds(10));
   ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
   ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
