@@ -28,7 +28,7 @@ std::string WriteFile(const std::string& name, const std::string& text) {
 
 std::string SharedData() {
   const char* env = std::getenv("AIA_SHARED_DATA");
-  std::string root = env != nullptr && *env != '\0' ? env : "/work/shared/data";
+  std::string root = env != nullptr && *env != '\0' ? env : "";  // scripts/test.sh passes ../shared/data
   std::ifstream probe(root + "/smps/posts/storm/stormg2.cor");
   return probe ? root : "";
 }
