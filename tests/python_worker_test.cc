@@ -247,5 +247,30 @@ TEST(PythonWorker, AnErrorThatIsNotUtf8StillSaysWhy) {
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("bad ?? bytes"));
 }
 
+TEST(PythonWorker, SigtermDuringASlowSetupCancelsAtOnce) {
+  REQUIRE_STUBS(stubs);
+  PythonWorker worker(stubs, {"--setup_s=30"});
+  ASSERT_FALSE(worker.address().empty());
+  const std::string out = NewTempDir("setup") + "/out";
+  absl::Time signalled;
+  ProcessResult run = Aia(
+      {"run", Config("stop { iteration: 5 } limits { keepalive_s: 1 shutdown_timeout_s: 20 }"),
+       "--workers=" + worker.address(), "--out=" + out, "--quiet"},
+      absl::Seconds(60), [&](pid_t pid) {
+        // Well into the setup: the worker's heartbeats keep it alive meanwhile.
+        const absl::Time deadline = absl::Now() + absl::Seconds(10);
+        while (absl::Now() < deadline &&
+               access((out + "/config.textproto").c_str(), F_OK) != 0) {
+          absl::SleepFor(absl::Milliseconds(10));
+        }
+        absl::SleepFor(absl::Milliseconds(1500));
+        signalled = absl::Now();
+        kill(pid, SIGTERM);
+      });
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(1)) << "SIGTERM waited for the setup";
+  EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"cancelled\""));
+}
+
 }  // namespace
 }  // namespace aia

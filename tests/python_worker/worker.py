@@ -7,8 +7,8 @@ dimension the Setup tells (least_squares on synthetic data), sends a Heartbeat
 every Setup.heartbeat_s from a thread of its own, and takes --step_s per step.
 Flags make it break one rule at a time, for tests.
 
-  worker.py --stubs=DIR [--step_s=S] [--compute_s=X] [--algorithm_version=V]
-            [--error_after=N] [--no_heartbeats]
+  worker.py --stubs=DIR [--step_s=S] [--setup_s=S] [--compute_s=X]
+            [--algorithm_version=V] [--error_after=N] [--no_heartbeats]
 
 Prints "python worker listening on 127.0.0.1:PORT" once it serves.
 """
@@ -32,6 +32,8 @@ def main():
     parser.add_argument("--error_after", type=int, default=-1,
                         help="answer this many queries, then send an Error with invalid UTF-8")
     parser.add_argument("--no_heartbeats", action="store_true")
+    parser.add_argument("--setup_s", type=float, default=0.0,
+                        help="take this long to build the problem (heartbeats go on)")
     args = parser.parse_args()
     sys.path.insert(0, args.stubs)
     from proto import worker_pb2, worker_pb2_grpc  # generated at test time
@@ -55,6 +57,7 @@ def main():
                             if not args.no_heartbeats and setup.heartbeat_s > 0:
                                 threading.Thread(target=heartbeats, args=(setup.heartbeat_s,),
                                                  daemon=True).start()
+                            time.sleep(args.setup_s)
                             synthetic = setup.problem.synthetic
                             version = (args.algorithm_version if args.algorithm_version is not None
                                        else setup.algorithm_version)
