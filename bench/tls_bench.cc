@@ -230,11 +230,10 @@ int Main() {
       }
     }
     const int64_t bytes = (*dimensions)[d] * 8;
-    const std::string size =
-        absl::StrCat((*dimensions)[d], " doubles (",
-                     bytes >= 1'000'000 ? absl::StrFormat("%.1f MB", bytes / 1e6)
-                                        : absl::StrCat(bytes, " B"),
-                     ")");
+    const std::string size = absl::StrCat(
+        (*dimensions)[d], " doubles (",
+        bytes >= 1'000'000 ? absl::StrFormat("%.1f MB", bytes / 1e6) : absl::StrCat(bytes, " B"),
+        ")");
     const double plain = rates["plaintext"].empty() ? 0 : Median(rates["plaintext"]);
     for (const Mode& mode : modes) {
       if (rates[mode.name].empty()) continue;

@@ -170,10 +170,10 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(const ServerSecurityOptions& o
           "--token_file or --tls_ca to authenticate coordinators; see docs/security.md), or "
           "--insecure to serve plaintext without authentication anyway"));
     }
-    security.warnings.push_back(absl::StrCat(
-        "WARNING: --insecure: serving ", options.listen,
-        " in plaintext without authentication: anyone who can reach this port can run "
-        "sessions and read the data under --data_root through their answers"));
+    security.warnings.push_back(
+        absl::StrCat("WARNING: --insecure: serving ", options.listen,
+                     " in plaintext without authentication: anyone who can reach this port can run "
+                     "sessions and read the data under --data_root through their answers"));
   }
 
   if (security.tls) {
@@ -201,7 +201,8 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(const ServerSecurityOptions& o
   }
   std::vector<std::string> parts;
   if (security.tls) parts.push_back(security.mutual_tls ? "mutual TLS" : "TLS");
-  if (security.token) parts.push_back(security.tls ? "bearer token" : "bearer token (loopback only)");
+  if (security.token)
+    parts.push_back(security.tls ? "bearer token" : "bearer token (loopback only)");
   if (parts.empty()) parts.push_back("plaintext");
   security.description = absl::StrJoin(parts, ", ");
   return security;
@@ -253,14 +254,15 @@ absl::StatusOr<ClientSecurity> MakeClientSecurity(const ClientSecurityOptions& o
       // gRPC sends call credentials only over secure channels; local credentials are
       // one (loopback only), and the token asks for no more than that.
       security.loopback_only = true;
-      security.credentials = grpc::CompositeChannelCredentials(
-          grpc::experimental::LocalCredentials(LOCAL_TCP),
-          BearerTokenCredentials(token, GRPC_SECURITY_NONE));
+      security.credentials =
+          grpc::CompositeChannelCredentials(grpc::experimental::LocalCredentials(LOCAL_TCP),
+                                            BearerTokenCredentials(token, GRPC_SECURITY_NONE));
     }
   }
   std::vector<std::string> parts;
   if (security.tls) parts.push_back(options.cert_file.empty() ? "TLS" : "mutual TLS");
-  if (security.token) parts.push_back(security.tls ? "bearer token" : "bearer token (loopback only)");
+  if (security.token)
+    parts.push_back(security.tls ? "bearer token" : "bearer token (loopback only)");
   if (parts.empty()) parts.push_back("plaintext");
   security.description = absl::StrJoin(parts, ", ");
   security.diagnose = [probe](const std::string& address) {

@@ -2,16 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include <condition_variable>
-#include <mutex>
-
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
@@ -75,8 +74,8 @@ TEST(SplitHostPort, Forms) {
 }
 
 TEST(IsLoopbackHost, OnlyLoopback) {
-  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost",
-                           "::ffff:127.0.0.1"}) {
+  for (const char* host :
+       {"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost", "::ffff:127.0.0.1"}) {
     EXPECT_TRUE(IsLoopbackHost(host)) << host;
   }
   for (const char* host : {"0.0.0.0", "::", "10.0.0.5", "128.0.0.1", "worker0", "localhost.evil",
@@ -207,8 +206,8 @@ grpc::Status Check(const std::string& address, const ClientSecurityOptions& opti
   std::mutex mu;
   std::condition_variable done_cv;
   bool done = false;
-  stub.UnaryCall(&context, "/aia.test.Any/Call", grpc::StubOptions(), &request,
-                 &response, [&](grpc::Status s) {
+  stub.UnaryCall(&context, "/aia.test.Any/Call", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
                    std::lock_guard<std::mutex> lock(mu);
                    status = s;
                    done = true;

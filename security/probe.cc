@@ -65,9 +65,8 @@ int WaitFor(int fd, short events, absl::Time deadline) {
 }
 
 // A TCP connection to host:port within `deadline`, or why not.
-std::string ConnectTcp(const std::string& host, const std::string& port,
-                       const std::string& address, absl::Time deadline, absl::Duration timeout,
-                       Socket* out) {
+std::string ConnectTcp(const std::string& host, const std::string& port, const std::string& address,
+                       absl::Time deadline, absl::Duration timeout, Socket* out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -371,8 +370,7 @@ std::string DiagnoseConnectFailure(const ProbeOptions& options, const std::strin
     }
     if (probe.peer_closed() && !options.cert_pem.empty()) {
       return absl::StrCat("the worker refused our client certificate --tls_cert=",
-                          options.cert_file,
-                          " (not signed by the worker's --tls_ca, or expired?)");
+                          options.cert_file, " (not signed by the worker's --tls_ca, or expired?)");
     }
     if (!probe.timed_out() && !probe.error_text().empty()) {
       return absl::StrCat("the worker ended the TLS session (", probe.error_text(), ")");

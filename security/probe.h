@@ -28,8 +28,8 @@ namespace aia::security {
 struct ProbeOptions {
   // Whether the coordinator dials with TLS (--tls_ca given).
   bool tls = false;
-  std::string ca_pem;   // the --tls_ca text
-  std::string ca_file;  // its file, for messages
+  std::string ca_pem;    // the --tls_ca text
+  std::string ca_file;   // its file, for messages
   std::string cert_pem;  // client certificate chain (mutual TLS), may be empty
   std::string key_pem;
   std::string cert_file;

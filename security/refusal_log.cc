@@ -109,8 +109,8 @@ void LogHook(gpr_log_func_args* args) {
       std::string peer(address);
       if (peer.empty()) peer = t_pending_peer;
       if (peer.empty()) peer = CurrentPeer();
-      Emit(absl::StrCat("refused a connection from ", peer.empty() ? "an unknown peer" : peer,
-                        ": ", cause));
+      Emit(absl::StrCat("refused a connection from ", peer.empty() ? "an unknown peer" : peer, ": ",
+                        cause));
     }
     t_pending_peer[0] = '\0';
     return;
@@ -201,8 +201,7 @@ void InstallRefusalLog(std::function<void(const std::string&)> new_sink) {
 
 void LogRefusedCall(const std::string& reason) {
   const std::string peer = CurrentPeer();
-  Emit(absl::StrCat("refused a call from ", peer.empty() ? "an unknown peer" : peer, ": ",
-                    reason));
+  Emit(absl::StrCat("refused a call from ", peer.empty() ? "an unknown peer" : peer, ": ", reason));
 }
 
 }  // namespace aia::security

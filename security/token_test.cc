@@ -92,8 +92,8 @@ class ProcessorTest : public ::testing::Test {
   }
 
   std::vector<std::string> refused_;
-  BearerTokenProcessor processor_{kToken,
-                                  [this](const std::string& reason) { refused_.push_back(reason); }};
+  BearerTokenProcessor processor_{
+      kToken, [this](const std::string& reason) { refused_.push_back(reason); }};
   grpc::AuthMetadataProcessor::OutputMetadata consumed_;
 };
 

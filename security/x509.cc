@@ -110,9 +110,9 @@ absl::StatusOr<EvpPkeyPtr> ParsePrivateKey(const std::string& pem, absl::string_
   if (key == nullptr) {
     const bool encrypted = pem.find("ENCRYPTED") != std::string::npos;
     const std::string detail = TakeOpenSslError();
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, encrypted ? ": an encrypted private key (give one without a passphrase)"
-                        : absl::StrCat(": not a PEM private key (", detail, ")")));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, encrypted ? ": an encrypted private key (give one without a passphrase)"
+                                     : absl::StrCat(": not a PEM private key (", detail, ")")));
   }
   ERR_clear_error();
   return EvpPkeyPtr(key);
@@ -164,8 +164,8 @@ std::vector<std::string> CertificateNames(X509* certificate) {
   }
   if (names.empty()) {
     char common_name[256];
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName,
-                                  common_name, sizeof(common_name)) > 0) {
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(certificate), NID_commonName, common_name,
+                                  sizeof(common_name)) > 0) {
       names.emplace_back(common_name);
     }
   }

@@ -262,8 +262,7 @@ TEST_F(SecurityTest, TokenWithoutTlsWorksOnLoopback) {
   EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
   const ProcessResult missing = Run(worker, {});
   ExpectFailed(missing, worker, "missing bearer token");
-  EXPECT_THAT(worker.AwaitLog("missing bearer token"),
-              HasSubstr("refused a call from 127.0.0.1:"));
+  EXPECT_THAT(worker.AwaitLog("missing bearer token"), HasSubstr("refused a call from 127.0.0.1:"));
 }
 
 TEST_F(SecurityTest, WrongCa) {
@@ -341,8 +340,7 @@ TEST_F(SecurityTest, MissingAndWrongToken) {
   Worker worker(flags);
   const ProcessResult missing = Run(worker, ClientCertFlags());
   ExpectFailed(missing, worker, "missing bearer token");
-  EXPECT_THAT(worker.AwaitLog("missing bearer token"),
-              HasSubstr("refused a call from 127.0.0.1:"));
+  EXPECT_THAT(worker.AwaitLog("missing bearer token"), HasSubstr("refused a call from 127.0.0.1:"));
 
   std::vector<std::string> client = ClientCertFlags();
   client.push_back("--token_file=" + certs_->other + "/token");
