@@ -44,6 +44,9 @@ class Problem {
   // if this instance can tell (the coordinator's central problem holds every
   // row); "" if it cannot.
   virtual std::string ShardDigest(int index, int count) const { return ""; }
+  // About how many bytes of memory the instance holds (its data, its solver's
+  // model); 0 if the problem does not say. The worker's cache bounds its total.
+  virtual int64_t memory_bytes() const { return 0; }
 };
 
 // f(x) = sum over this instance's rows i of f_i(x), with f_i smooth.

@@ -43,6 +43,8 @@ ABSL_FLAG(std::string, data_root, ".",
           "directory that data file paths in run configs are resolved under");
 ABSL_FLAG(int64_t, max_message_bytes, int64_t{256} << 20, "largest gRPC message accepted");
 ABSL_FLAG(int, problem_cache, 8, "built problems kept for later runs");
+ABSL_FLAG(int64_t, problem_cache_mib, 1024,
+          "memory the kept problems may hold (MiB); the least recently used go first");
 ABSL_FLAG(int, max_sessions, 32,
           "sessions served at once (each running one has a thread); one more is refused with "
           "RESOURCE_EXHAUSTED");
@@ -129,6 +131,13 @@ int main(int argc, char** argv) {
   options.data_root = resolved;
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.problem_cache_capacity = absl::GetFlag(FLAGS_problem_cache);
+  const int64_t cache_mib = absl::GetFlag(FLAGS_problem_cache_mib);
+  if (cache_mib < 0 || cache_mib > (int64_t{1} << 30)) {
+    std::fprintf(stderr, "aia_worker: --problem_cache_mib must be in [0, 2^30], got %lld\n",
+                 static_cast<long long>(cache_mib));
+    return 2;
+  }
+  options.problem_cache_bytes = cache_mib << 20;
   options.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   for (auto [flag, value, field] :
        {std::tuple{"--setup_deadline_s", absl::GetFlag(FLAGS_setup_deadline_s),

@@ -31,6 +31,7 @@ std::unique_ptr<Problem> ProblemCache::Take(const std::string& key) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it) {
     if (it->first == key) {
       std::unique_ptr<Problem> problem = std::move(it->second);
+      bytes_ -= problem->memory_bytes();
       entries_.erase(it);
       return problem;
     }
@@ -39,10 +40,19 @@ std::unique_ptr<Problem> ProblemCache::Take(const std::string& key) {
 }
 
 void ProblemCache::Put(const std::string& key, std::unique_ptr<Problem> problem) {
-  if (capacity_ <= 0 || problem == nullptr) return;
+  if (capacity_ <= 0 || problem == nullptr || problem->memory_bytes() > max_bytes_) return;
   absl::MutexLock lock(&mu_);
+  bytes_ += problem->memory_bytes();
   entries_.emplace_front(key, std::move(problem));
-  while (static_cast<int>(entries_.size()) > capacity_) entries_.pop_back();
+  while (static_cast<int>(entries_.size()) > capacity_ || bytes_ > max_bytes_) {
+    bytes_ -= entries_.back().second->memory_bytes();
+    entries_.pop_back();
+  }
+}
+
+int64_t ProblemCache::bytes() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_;
 }
 
 int ProblemCache::size() const {

@@ -3,7 +3,9 @@
 // A session checks a problem out (exclusive use, since worker steps may change a
 // problem's state, such as a warm-started solver) and returns it when the session
 // ends. Two sessions that need the same problem at once get two instances. The
-// least recently returned entries are dropped beyond `capacity`.
+// least recently returned entries are dropped beyond `capacity` entries or
+// `max_bytes` of memory (Problem::memory_bytes), whichever comes first; a problem
+// larger than max_bytes alone is not kept.
 //
 // Example:
 //   std::string key = ProblemCache::Key(spec, data_root, index, count);
@@ -30,7 +32,8 @@ namespace aia {
 
 class ProblemCache {
  public:
-  explicit ProblemCache(int capacity) : capacity_(capacity) {}
+  explicit ProblemCache(int capacity, int64_t max_bytes = int64_t{1} << 30)
+      : capacity_(capacity), max_bytes_(max_bytes) {}
 
   // The identity of a built problem: the spec, the data root and the shard, plus
   // the size and modification time of a data file, so a changed file is reread.
@@ -43,9 +46,13 @@ class ProblemCache {
   void Put(const std::string& key, std::unique_ptr<Problem> problem);
 
   int size() const;
+  // The memory_bytes() of the cached problems.
+  int64_t bytes() const;
 
  private:
   const int capacity_;
+  const int64_t max_bytes_;
+  int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   mutable absl::Mutex mu_;
   // Most recently used first.
   std::list<std::pair<std::string, std::unique_ptr<Problem>>> entries_ ABSL_GUARDED_BY(mu_);

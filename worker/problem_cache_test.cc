@@ -19,17 +19,19 @@ namespace {
 // A problem that only knows its name, to tell cached instances apart.
 class FakeProblem : public Problem {
  public:
-  explicit FakeProblem(std::string name) : name_(std::move(name)) {}
+  FakeProblem(std::string name, int64_t bytes) : name_(std::move(name)), bytes_(bytes) {}
   int64_t dimension() const override { return 1; }
   int64_t rows() const override { return 0; }
   std::string Describe() const override { return name_; }
+  int64_t memory_bytes() const override { return bytes_; }
 
  private:
   std::string name_;
+  int64_t bytes_;
 };
 
-std::unique_ptr<Problem> Fake(const std::string& name) {
-  return std::make_unique<FakeProblem>(name);
+std::unique_ptr<Problem> Fake(const std::string& name, int64_t bytes = 0) {
+  return std::make_unique<FakeProblem>(name, bytes);
 }
 
 // A fresh directory under the test's temporary directory.
@@ -99,6 +101,25 @@ TEST(ProblemCache, EvictsLeastRecentlyReturned) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->Describe(), "c");
   ASSERT_NE(cache.Take("a"), nullptr);
+}
+
+TEST(ProblemCache, BoundsTheMemoryItHolds) {
+  ProblemCache cache(8, /*max_bytes=*/1000);
+  cache.Put("a", Fake("a", 400));
+  cache.Put("b", Fake("b", 400));
+  EXPECT_EQ(cache.bytes(), 800);
+  // A third would make 1200 bytes: the least recently returned goes.
+  cache.Put("c", Fake("c", 400));
+  EXPECT_EQ(cache.size(), 2);
+  EXPECT_EQ(cache.bytes(), 800);
+  EXPECT_EQ(cache.Take("a"), nullptr);
+  // One larger than the whole budget is not kept, and evicts nothing.
+  cache.Put("huge", Fake("huge", 1001));
+  EXPECT_EQ(cache.Take("huge"), nullptr);
+  EXPECT_EQ(cache.size(), 2);
+  std::unique_ptr<Problem> b = cache.Take("b");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(cache.bytes(), 400);
 }
 
 TEST(ProblemCache, ZeroCapacityKeepsNothing) {

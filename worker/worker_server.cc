@@ -45,7 +45,7 @@ class SessionReactor;
 class WorkerServer::Impl final : public v1::Worker::CallbackService {
  public:
   explicit Impl(const Options& options)
-      : options_(options), cache_(options.problem_cache_capacity) {}
+      : options_(options), cache_(options.problem_cache_capacity, options.problem_cache_bytes) {}
   ~Impl() { StopTicker(); }
 
   grpc::ServerBidiReactor<ToWorker, FromWorker>* Session(

@@ -46,8 +46,9 @@ class WorkerServer {
     std::string data_root = ".";
     // Largest message received or sent.
     int64_t max_message_bytes = int64_t{256} << 20;
-    // Built problems kept for later runs.
+    // Built problems kept for later runs, and the memory they may hold.
     int problem_cache_capacity = 8;
+    int64_t problem_cache_bytes = int64_t{1} << 30;
     // Transport security of the listening port (TLS, mutual TLS, a token processor);
     // null means plaintext.
     std::shared_ptr<grpc::ServerCredentials> credentials;

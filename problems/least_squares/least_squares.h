@@ -53,6 +53,7 @@ class LeastSquares : public FiniteSumProblem {
   int64_t rows() const override { return a_.rows(); }
   std::string Describe() const override { return description_; }
   std::string digest() const override;
+  int64_t memory_bytes() const override { return (a_.size() + b_.size()) * sizeof(double); }
   // Known when this instance holds every row (the coordinator's central problem).
   std::string ShardDigest(int index, int count) const override;
 
