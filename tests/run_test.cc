@@ -279,6 +279,38 @@ TEST(AiaRun, BadOverridesAndUsageExitTwo) {
   EXPECT_EQ(valid.exit_code, 0) << valid.err;
 }
 
+TEST(AiaRun, AWorkerWhoseDataDiffersIsFoundByItsShardDigest) {
+  // Worker 1's rows.csv differs from the coordinator's in one value of its shard.
+  const std::string data = NewTempDir("data");
+  WriteFileOrDie(data + "/rows.csv", "y,a,b\n1,1,0\n2,0,1\n3,1,1\n4,2,1\n");
+  const std::string other = NewTempDir("other");
+  WriteFileOrDie(other + "/rows.csv", "y,a,b\n1,1,0\n2,0,1\n3,1,1\n4,2,2\n");
+  WorkerProcess same(data), different(other);
+  const std::string config = WriteConfig(R"pb(
+    algorithm { name: "sgd" }
+    problem {
+      name: "least_squares"
+      file { path: "rows.csv" }
+    }
+    stop { iteration: 100 }
+  )pb");
+  const std::string out = NewTempDir("digest") + "/out";
+  ProcessResult run = Aia({"run", config, "--workers=" + same.address() + "," + different.address(),
+                           "--data_root=" + data, "--out=" + out});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", different.address(),
+                                              "): holds data with digest fnv1a64:")));
+  EXPECT_THAT(run.err, HasSubstr("but shard 1 of 2 of the coordinator's data has digest"));
+  // The same data everywhere: the digests agree and are recorded.
+  ProcessResult good = Aia({"run", config, "--workers=" + same.address(), "--data_root=" + data,
+                            "--out=" + out + "2", "--quiet"});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  std::vector<std::vector<std::string>> workers = ReadCsv(out + "2/workers.csv");
+  ASSERT_EQ(workers.size(), 2u);
+  EXPECT_THAT(workers[1][9], ::testing::MatchesRegex("fnv1a64:[0-9a-f]{16}"));
+  EXPECT_EQ(workers[1][7], "0.2.0");
+}
+
 TEST(AiaRun, DataMissingOnAWorkerFailsTheRunNamingWorkerAndPath) {
   // The coordinator and worker 0 have the data file; worker 1's data root has not.
   const std::string data = NewTempDir("data");
