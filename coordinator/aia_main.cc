@@ -298,7 +298,17 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   // forces the exit at once (see WatchStopSignals).
   options.cancel = WatchStopSignals();
   absl::StatusOr<RunResult> result = RunCoordinator(options);
-  if (!result.ok()) return BadInput(result.status().message());
+  if (!result.ok()) {
+    // Bad config, or an --out that already holds a run, is bad input (2); a run
+    // directory that cannot be created or written (an I/O error) fails the run (1).
+    const absl::StatusCode code = result.status().code();
+    if (code == absl::StatusCode::kInvalidArgument ||
+        code == absl::StatusCode::kFailedPrecondition) {
+      return BadInput(result.status().message());
+    }
+    std::fprintf(stderr, "aia: run failed: %s\n", std::string(result.status().message()).c_str());
+    return kFailed;
+  }
   if (result->status == "completed") {
     std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
                 result->stop_reason.c_str(), static_cast<long long>(result->iterations),

@@ -125,23 +125,21 @@ std::string JsonString(absl::string_view s) {
 }
 
 // Writes `content` to `path` + ".tmp" and renames it over `path`, so readers
-// see the old or the new file whole.
+// see the old or the new file whole. On any failure the temporary file is
+// removed and the previous `path` (if any) stays as it was.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view content, bool sync) {
   const std::string temp = path + ".tmp";
-  std::FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) return ErrnoStatus(errno, "cannot create", temp);
-  bool ok = std::fwrite(content.data(), 1, content.size(), file) == content.size() &&
-            std::fflush(file) == 0;
-  if (ok && sync) ok = fsync(fileno(file)) == 0;
-  const int error_number = errno;
-  if (std::fclose(file) != 0 && ok) {
-    return ErrnoStatus(errno, "cannot write", temp);
+  absl::StatusOr<std::unique_ptr<AppendFile>> file =
+      AppendFile::Create(temp, /*exclusive=*/false);
+  if (!file.ok()) return file.status();
+  absl::Status status = (*file)->Append(content);
+  if (status.ok() && sync) status = (*file)->Sync();
+  file->reset();
+  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus(errno, "cannot rename to", path);
   }
-  if (!ok) return ErrnoStatus(error_number, "cannot write", temp);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus(errno, "cannot rename to", path);
-  }
-  return absl::OkStatus();
+  if (!status.ok()) ::unlink(temp.c_str());
+  return status;
 }
 
 // Protobuf's base-128 varint, as before each message of a .binpb file.
@@ -195,14 +193,11 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
                                       /*sync=*/false));
 
   const std::string history_path = run->FilePath("history.csv");
-  // "x": fail rather than truncate if a run appeared since the check above.
-  run->history_ = std::fopen(history_path.c_str(), "wbx");
-  if (run->history_ == nullptr) {
-    return ErrnoStatus(errno, "cannot create", history_path);
-  }
+  // Exclusive: fail rather than truncate if a run appeared since the check above.
+  ASSIGN_OR_RETURN(run->history_, AppendFile::Create(history_path, /*exclusive=*/true));
   std::vector<std::string> header;
   for (const std::string& name : columns) header.push_back(CsvField(name));
-  RETURN_IF_ERROR(run->WriteLine(run->history_, history_path, absl::StrJoin(header, ",")));
+  RETURN_IF_ERROR(run->WriteLine(*run->history_, absl::StrJoin(header, ",")));
   return run;
 }
 
@@ -212,24 +207,17 @@ RunDirectory::RunDirectory(std::string dir, int64_t extra_columns)
   answer_payloads_.stem = "answers";
 }
 
-RunDirectory::~RunDirectory() {
-  for (std::FILE* file : {history_, answers_csv_, queries_.binpb, answer_payloads_.binpb}) {
-    if (file != nullptr) std::fclose(file);
-  }
-}
+RunDirectory::~RunDirectory() = default;
 
 std::string RunDirectory::FilePath(absl::string_view name) const {
   return (std::filesystem::path(dir_) / std::string(name)).string();
 }
 
-absl::Status RunDirectory::WriteLine(std::FILE* file, const std::string& name,
-                                     const std::string& line) {
-  if (std::fwrite(line.data(), 1, line.size(), file) != line.size() ||
-      std::fputc('\n', file) == EOF || std::fflush(file) != 0) {
-    error_ = ErrnoStatus(errno, "cannot write", name);
-    return error_;
-  }
-  return absl::OkStatus();
+absl::Status RunDirectory::WriteLine(AppendFile& file, const std::string& line) {
+  // One write of the whole row: on a full disk it is on disk whole or not at all.
+  absl::Status status = file.Append(absl::StrCat(line, "\n"));
+  if (!status.ok()) error_ = status;
+  return status;
 }
 
 absl::Status RunDirectory::CheckPayload(const PayloadFile& file, absl::string_view payload,
@@ -264,12 +252,12 @@ absl::Status RunDirectory::WritePayload(PayloadFile& file, absl::string_view pay
       }
       file.npy = std::move(npy).value();
     } else {
-      const std::string path = FilePath(file.stem + ".binpb");
-      file.binpb = std::fopen(path.c_str(), "wbx");
-      if (file.binpb == nullptr) {
-        error_ = ErrnoStatus(errno, "cannot create", path);
+      auto binpb = AppendFile::Create(FilePath(file.stem + ".binpb"), /*exclusive=*/true);
+      if (!binpb.ok()) {
+        error_ = binpb.status();
         return error_;
       }
+      file.binpb = std::move(binpb).value();
     }
     file.dense = dense;
   }
@@ -279,13 +267,16 @@ absl::Status RunDirectory::WritePayload(PayloadFile& file, absl::string_view pay
     if (!status.ok()) error_ = status;
     return status;
   }
-  const std::string length = Varint(payload.size());
-  if (std::fwrite(length.data(), 1, length.size(), file.binpb) != length.size() ||
-      std::fwrite(payload.data(), 1, payload.size(), file.binpb) != payload.size() ||
-      std::fflush(file.binpb) != 0) {
-    error_ = ErrnoStatus(errno, "cannot write", FilePath(file.stem + ".binpb"));
-  }
-  return error_;
+  absl::Status status = file.binpb->Append(absl::StrCat(Varint(payload.size()), payload));
+  if (!status.ok()) error_ = status;
+  return status;
+}
+
+absl::Status RunDirectory::UnwritePayload(PayloadFile& file, int64_t binpb_length) {
+  absl::Status status =
+      file.npy != nullptr ? file.npy->RemoveLastRow() : file.binpb->Truncate(binpb_length);
+  if (!status.ok() && error_.ok()) error_ = status;
+  return status;
 }
 
 absl::Status RunDirectory::Append(const Record& record, absl::string_view query, bool dense) {
@@ -297,6 +288,7 @@ absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
   }
   RETURN_IF_ERROR(CheckPayload(queries_, query, dense));
   // The query first: every row of history.csv then has its query on disk.
+  const int64_t binpb_length = queries_.binpb != nullptr ? queries_.binpb->length() : 0;
   RETURN_IF_ERROR(WritePayload(queries_, query, dense));
 
   char time_s[64];
@@ -306,7 +298,11 @@ absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
                    record.precision.has_value() ? FormatDouble(*record.precision) : "", ",",
                    record.worker.has_value() ? absl::StrCat(*record.worker) : "");
   for (double value : record.extra) absl::StrAppend(&line, ",", FormatDouble(value));
-  RETURN_IF_ERROR(WriteLine(history_, FilePath("history.csv"), line));
+  if (absl::Status status = WriteLine(*history_, line); !status.ok()) {
+    // No row for this query: take the query back, so the files agree.
+    UnwritePayload(queries_, binpb_length).IgnoreError();
+    return status;
+  }
   ++records_;
   return absl::OkStatus();
 }
@@ -322,17 +318,23 @@ absl::Status RunDirectory::AppendAnswer(int64_t record, int worker, absl::string
     return absl::InvalidArgumentError(absl::StrCat("history: answer from worker ", worker));
   }
   RETURN_IF_ERROR(CheckPayload(answer_payloads_, answer, dense));
-  const std::string csv_path = FilePath("answers.csv");
   if (answers_csv_ == nullptr) {
-    answers_csv_ = std::fopen(csv_path.c_str(), "wbx");
-    if (answers_csv_ == nullptr) {
-      error_ = ErrnoStatus(errno, "cannot create", csv_path);
+    auto csv = AppendFile::Create(FilePath("answers.csv"), /*exclusive=*/true);
+    if (!csv.ok()) {
+      error_ = csv.status();
       return error_;
     }
-    RETURN_IF_ERROR(WriteLine(answers_csv_, csv_path, "record,worker"));
+    answers_csv_ = std::move(csv).value();
+    RETURN_IF_ERROR(WriteLine(*answers_csv_, "record,worker"));
   }
+  const int64_t binpb_length =
+      answer_payloads_.binpb != nullptr ? answer_payloads_.binpb->length() : 0;
   RETURN_IF_ERROR(WritePayload(answer_payloads_, answer, dense));
-  RETURN_IF_ERROR(WriteLine(answers_csv_, csv_path, absl::StrCat(record, ",", worker)));
+  if (absl::Status status = WriteLine(*answers_csv_, absl::StrCat(record, ",", worker));
+      !status.ok()) {
+    UnwritePayload(answer_payloads_, binpb_length).IgnoreError();
+    return status;
+  }
   ++answers_;
   return absl::OkStatus();
 }

@@ -12,11 +12,20 @@
 //   workers.csv        worker,address,answers,failures,mean_compute_s,state,cause
 //   summary.json       status, stop_reason, counters, versions; written last
 //
-// Every Append/AppendAnswer writes its rows and fflushes them before it
-// returns, the payload before the CSV row that refers to it, so a killed
-// coordinator leaves files that load and agree up to the last completed call.
+// Every Append/AppendAnswer writes its rows with write(2) before it returns,
+// the payload before the CSV row that refers to it, so a killed coordinator
+// leaves files that load and agree up to the last completed call.
 // workers.csv and summary.json are replaced atomically (temporary file, then
 // rename); summary.json is also fsynced.
+//
+// A full disk (ENOSPC, EFBIG, any write error): each row is written whole or
+// not at all (AppendFile cuts a partial write off), and when a CSV row cannot
+// be written the payload written for it is taken back, so history.csv,
+// queries.*, answers.csv and answers.* always end on whole rows and agree (the
+// .npy header counts the rows kept). The first error is returned, and by every
+// later Append; WriteSummary still works where the disk has room for it, and
+// reports "cannot write summary.json.tmp: ..." (removing the temporary file)
+// where it has not.
 //
 // Number formats: integers plain; doubles in the shortest text that reads
 // back to the same double (std::to_chars; "nan", "inf" in CSV, null in JSON);
@@ -48,6 +57,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "coordinator/history/append_file.h"
 #include "coordinator/history/npy_writer.h"
 #include "proto/config.pb.h"
 
@@ -159,25 +169,29 @@ class RunDirectory {
     std::string stem;  // "queries" or "answers"
     std::optional<bool> dense;
     std::unique_ptr<NpyWriter> npy;
-    std::FILE* binpb = nullptr;
+    std::unique_ptr<AppendFile> binpb;
   };
 
   RunDirectory(std::string dir, int64_t extra_columns);
 
   absl::Status CheckPayload(const PayloadFile& file, absl::string_view payload, bool dense) const;
   absl::Status WritePayload(PayloadFile& file, absl::string_view payload, bool dense);
-  absl::Status WriteLine(std::FILE* file, const std::string& name, const std::string& line);
+  // Takes back the payload WritePayload wrote last (its row could not be written).
+  absl::Status UnwritePayload(PayloadFile& file, int64_t binpb_length);
+  // Appends `line` and a line end, whole or not at all; records an error.
+  absl::Status WriteLine(AppendFile& file, const std::string& line);
   std::string FilePath(absl::string_view name) const;
 
   std::string dir_;
   int64_t extra_columns_;
-  std::FILE* history_ = nullptr;
-  std::FILE* answers_csv_ = nullptr;
+  std::unique_ptr<AppendFile> history_;
+  std::unique_ptr<AppendFile> answers_csv_;
   PayloadFile queries_;
   PayloadFile answer_payloads_;
   int64_t records_ = 0;
   int64_t answers_ = 0;
-  // The first I/O error; later writes return it (files may be inconsistent).
+  // The first I/O error; later writes return it. The files stay consistent:
+  // each ends on a whole row and they agree (see "A full disk" above).
   absl::Status error_;
 };
 

@@ -1,5 +1,7 @@
 #include "coordinator/history/npy_writer.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -67,34 +69,26 @@ absl::StatusOr<std::unique_ptr<NpyWriter>> NpyWriter::Create(const std::string& 
     return absl::InvalidArgumentError(
         absl::StrCat("NpyWriter: negative column count ", columns, " for ", path));
   }
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) return ErrnoStatus(errno, "cannot create", path);
-  std::unique_ptr<NpyWriter> writer(new NpyWriter(path, file, columns));
-  const std::string preamble = Preamble(0, columns);
-  if (std::fwrite(preamble.data(), 1, preamble.size(), file) != preamble.size()) {
-    return ErrnoStatus(errno, "cannot write", path);
+  ASSIGN_OR_RETURN(std::unique_ptr<AppendFile> file,
+                   AppendFile::Create(path, /*exclusive=*/false));
+  if (absl::Status status = file->Append(Preamble(0, columns)); !status.ok()) {
+    file.reset();
+    ::unlink(path.c_str());  // not even a header: leave no file that does not load
+    return status;
   }
-  RETURN_IF_ERROR(writer->Flush());
-  return writer;
+  return std::unique_ptr<NpyWriter>(new NpyWriter(path, std::move(file), columns));
 }
 
-NpyWriter::NpyWriter(std::string path, std::FILE* file, int64_t columns)
-    : path_(std::move(path)), file_(file), columns_(columns) {}
+NpyWriter::NpyWriter(std::string path, std::unique_ptr<AppendFile> file, int64_t columns)
+    : path_(std::move(path)), file_(std::move(file)), columns_(columns) {}
 
 NpyWriter::~NpyWriter() {
   if (error_.ok()) Flush().IgnoreError();
-  std::fclose(file_);
 }
 
 absl::Status NpyWriter::Append(const double* row) {
-  RETURN_IF_ERROR(error_);
-  const size_t count = static_cast<size_t>(columns_);
-  if (std::fwrite(row, sizeof(double), count, file_) != count) {
-    error_ = ErrnoStatus(errno, "cannot write", path_);
-    return error_;
-  }
-  ++rows_;
-  return absl::OkStatus();
+  return AppendBytes(absl::string_view(reinterpret_cast<const char*>(row),
+                                       static_cast<size_t>(columns_) * sizeof(double)));
 }
 
 absl::Status NpyWriter::Append(const Eigen::Ref<const Vector>& row) {
@@ -113,22 +107,34 @@ absl::Status NpyWriter::AppendBytes(absl::string_view row) {
                                                    columns_ * sizeof(double), " bytes"));
   }
   RETURN_IF_ERROR(error_);
-  if (std::fwrite(row.data(), 1, row.size(), file_) != row.size()) {
-    error_ = ErrnoStatus(errno, "cannot write", path_);
+  // The whole row or nothing (AppendFile cuts a partial row off), so the data
+  // always holds exactly rows_ rows.
+  if (absl::Status status = file_->Append(row); !status.ok()) {
+    error_ = status;
     return error_;
   }
   ++rows_;
   return absl::OkStatus();
 }
 
+absl::Status NpyWriter::RemoveLastRow() {
+  RETURN_IF_ERROR(error_);
+  if (rows_ == 0) return absl::InternalError(absl::StrCat("NpyWriter: no row to remove in ", path_));
+  const int64_t row_bytes = columns_ * static_cast<int64_t>(sizeof(double));
+  if (absl::Status status = file_->Truncate(file_->length() - row_bytes); !status.ok()) {
+    error_ = status;
+    return error_;
+  }
+  --rows_;
+  return Flush();
+}
+
 absl::Status NpyWriter::Flush() {
   RETURN_IF_ERROR(error_);
-  // Same size as the header written at Create, so only the digits change.
-  const std::string preamble = Preamble(rows_, columns_);
-  if (std::fseek(file_, 0, SEEK_SET) != 0 ||
-      std::fwrite(preamble.data(), 1, preamble.size(), file_) != preamble.size() ||
-      std::fseek(file_, 0, SEEK_END) != 0 || std::fflush(file_) != 0) {
-    error_ = ErrnoStatus(errno, "cannot write", path_);
+  // Same size as the header written at Create, so only the digits change and
+  // the file does not grow: this cannot hit a full disk.
+  if (absl::Status status = file_->WriteAt(0, Preamble(rows_, columns_)); !status.ok()) {
+    error_ = status;
     return error_;
   }
   return absl::OkStatus();

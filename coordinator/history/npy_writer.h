@@ -14,6 +14,9 @@
 // H is fixed when the file is created: it leaves room for a 20-digit R, so a
 // growing R only rewrites the header in place and never moves the data.
 //
+// On a full disk a row is written whole or not at all (AppendFile), so the data
+// always holds exactly the rows the header counts after a Flush.
+//
 // Example:
 //   ASSIGN_OR_RETURN(std::unique_ptr<NpyWriter> writer,
 //                    NpyWriter::Create("queries.npy", 3));
@@ -37,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/eigen.h"
+#include "coordinator/history/append_file.h"
 
 namespace aia {
 
@@ -64,9 +68,13 @@ class NpyWriter {
   // InvalidArgument for any other size.
   absl::Status AppendBytes(absl::string_view row);
 
-  // Rewrites the header in place with the current shape and fflushes the
-  // file (no fsync), so that the file on disk is a valid .npy of rows() rows.
+  // Rewrites the header in place with the current shape (no fsync), so that
+  // the file on disk is a valid .npy of rows() rows.
   absl::Status Flush();
+
+  // Removes the last row (data and shape), for a record whose other files
+  // could not be written.
+  absl::Status RemoveLastRow();
 
   int64_t rows() const { return rows_; }
   int64_t columns() const { return columns_; }
@@ -79,10 +87,10 @@ class NpyWriter {
   static std::string Preamble(int64_t rows, int64_t columns);
 
  private:
-  NpyWriter(std::string path, std::FILE* file, int64_t columns);
+  NpyWriter(std::string path, std::unique_ptr<AppendFile> file, int64_t columns);
 
   std::string path_;
-  std::FILE* file_;
+  std::unique_ptr<AppendFile> file_;
   int64_t columns_;
   int64_t rows_ = 0;
   // The first error; later calls return it (the file may be inconsistent).
