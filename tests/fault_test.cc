@@ -23,6 +23,7 @@
 namespace aia {
 namespace {
 
+using ::aia::testing::BackgroundProcess;
 using ::aia::testing::JsonDouble;
 using ::aia::testing::JsonInt;
 using ::aia::testing::NewTempDir;
@@ -316,6 +317,61 @@ TEST(Lifecycle, ASecondSigtermForcesTheExit) {
   EXPECT_LT(absl::Now() - second, absl::Seconds(3));
   EXPECT_THAT(run.err, HasSubstr("again: exiting without waiting for the workers"));
   EXPECT_THAT(ReadFileOrDie(out + "/history.csv"), HasSubstr("record,iteration"));
+}
+
+// How often `part` occurs in `text`.
+size_t Count(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
+// Resident memory of `pid` in MiB.
+double RssMiB(pid_t pid) {
+  const std::string status = ReadFileOrDie(absl::StrCat("/proc/", pid, "/status"));
+  const size_t at = status.find("VmRSS:");
+  if (at == std::string::npos) return -1;
+  return std::stod(status.substr(at + 6)) / 1024.0;
+}
+
+TEST(Faults, ThousandsOfFailedRejoinsKeepTheCoordinatorsMemoryFlat) {
+  // Worker 1 comes back without the data file: every rejoin attempt, every 5 ms,
+  // reaches it and fails at Setup. Each attempt's link must be freed as it ends.
+  const std::string data = NewTempDir("data");
+  WriteFileOrDie(data + "/rows.csv", "1,1,0\n2,0,1\n3,1,1\n4,2,1\n");
+  WorkerProcess steady(data);
+  auto flaky = std::make_unique<WorkerProcess>(data);
+  const std::string address = flaky->address();
+  const std::string dir = NewTempDir("rejoins");
+  WriteFileOrDie(dir + "/config.textproto", R"pb(
+    algorithm { name: "echo" echo { dimension: 2 delay_s: 0.01 } }
+    problem { name: "least_squares" file { path: "rows.csv" } }
+    stop { time_s: 9 }
+    resilience: 1
+    rejoin: true
+    limits { rejoin_interval_s: 0.005 shutdown_timeout_s: 2 }
+  )pb");
+  const std::string out = dir + "/out";
+  BackgroundProcess run({Runfile("coordinator/aia"), "run", dir + "/config.textproto",
+                         "--workers=" + steady.address() + "," + address, "--data_root=" + data,
+                         "--out=" + out});
+  ASSERT_TRUE(run.WaitForOutput("ready", absl::Seconds(20))) << run.output();
+  flaky->Kill();
+  flaky = std::make_unique<WorkerProcess>(NewTempDir("empty"), address);
+  ASSERT_TRUE(run.WaitForOutput("could not rejoin", absl::Seconds(20))) << run.output();
+  absl::SleepFor(absl::Seconds(1));  // past the first attempts' allocations
+  const double early = RssMiB(run.pid());
+  const size_t early_attempts = Count(run.output(), "could not rejoin");
+  absl::SleepFor(absl::Seconds(5));
+  const double late = RssMiB(run.pid());
+  ProcessResult result = run.Wait(absl::Seconds(30));
+  const size_t attempts = Count(result.err, "could not rejoin");
+  EXPECT_EQ(result.exit_code, 0) << result.err.substr(0, 2000);
+  EXPECT_GT(attempts, early_attempts + 300) << "too few attempts to tell";
+  EXPECT_LT(late - early, 2.0) << "RSS " << early << " -> " << late << " MiB over "
+                               << attempts - early_attempts << " failed rejoins";
+  std::printf("faults: %zu failed rejoins; coordinator RSS %.1f -> %.1f MiB over the last %zu\n",
+              attempts, early, late, attempts - early_attempts);
 }
 
 }  // namespace
