@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "algorithms/algorithm.h"
@@ -257,6 +259,38 @@ absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
   return absl::OkStatus();
 }
 
+// The range of a numeric field: [min, max], or (min, max] when min_open.
+struct Range {
+  double min, max;
+  bool min_open;
+  bool Contains(double v) const {
+    return std::isfinite(v) && (min_open ? v > min : v >= min) && v <= max;
+  }
+  double Clamp(double v) const {
+    if (v > max) return max;
+    if (min_open ? v <= min : v < min) return min_open ? std::nextafter(min, max) : min;
+    return v;
+  }
+  std::string Text() const {
+    return absl::StrCat(min_open ? "(" : "[", absl::StrFormat("%.15g", min), ", ",
+                        absl::StrFormat("%.15g", max), "]");
+  }
+};
+
+// The documented ranges (docs/config.md). Seconds for *_s.
+constexpr Range kRunTimeRange{0, 1e8, true};  // stop.time_s, save.time_s: about 3 years
+constexpr Range kConnectTimeoutRange{0, 3600, true};
+constexpr Range kSetupTimeoutRange{0, 86400, true};
+// gRPC takes message sizes as int; below 64 KiB not even a Setup fits.
+constexpr Range kMaxMessageBytesRange{65536, 2147483647, false};
+constexpr Range kShutdownTimeoutRange{0, 3600, true};
+constexpr Range kAnswerTimeoutRange{0, 604800, true};  // a week
+// Heartbeats go every keepalive_s / 4; a worker silent for an hour is not alive.
+constexpr Range kKeepaliveRange{1, 3600, false};
+constexpr Range kRejoinIntervalRange{0.001, 3600, false};
+constexpr Range kStragglerShapeRange{0, 1e6, false};
+constexpr Range kStragglerScaleRange{0, 3600, false};
+
 // Collects ValidateConfig's violations.
 class Violations {
  public:
@@ -274,6 +308,13 @@ class Violations {
       Add(absl::StrCat(field, " must be a finite number > 0, got ", value));
     } else if (value <= 0) {
       Add(absl::StrCat(field, " must be > 0, got ", value));
+    }
+  }
+
+  // `field` (when set) must lie in `range`.
+  void InRange(absl::string_view field, bool has, double value, const Range& range) {
+    if (has && !range.Contains(value)) {
+      Add(absl::StrCat(field, " must be in ", range.Text(), ", got ", value));
     }
   }
 
@@ -399,13 +440,13 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
   }
   violations.Positive("stop.iteration", stop.has_iteration(), stop.iteration());
   violations.Positive("stop.epoch", stop.has_epoch(), stop.epoch());
-  violations.Positive("stop.time_s", stop.has_time_s(), stop.time_s());
+  violations.InRange("stop.time_s", stop.has_time_s(), stop.time_s(), kRunTimeRange);
   violations.Positive("stop.precision", stop.has_precision(), stop.precision());
 
   const v1::SaveSpec& save = config.save();
   violations.Positive("save.iteration", save.has_iteration(), save.iteration());
   violations.Positive("save.epoch", save.has_epoch(), save.epoch());
-  violations.Positive("save.time_s", save.has_time_s(), save.time_s());
+  violations.InRange("save.time_s", save.has_time_s(), save.time_s(), kRunTimeRange);
 
   switch (config.mode()) {
     case v1::RunConfig::MODE_UNSPECIFIED:
@@ -426,28 +467,26 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
   }
 
   const v1::Limits& limits = config.limits();
-  violations.Positive("limits.connect_timeout_s", limits.has_connect_timeout_s(),
-                      limits.connect_timeout_s());
-  violations.Positive("limits.setup_timeout_s", limits.has_setup_timeout_s(),
-                      limits.setup_timeout_s());
-  violations.Positive("limits.max_message_bytes", limits.has_max_message_bytes(),
-                      limits.max_message_bytes());
-  violations.Positive("limits.shutdown_timeout_s", limits.has_shutdown_timeout_s(),
-                      limits.shutdown_timeout_s());
-  violations.Positive("limits.answer_timeout_s", limits.has_answer_timeout_s(),
-                      limits.answer_timeout_s());
-  violations.Positive("limits.rejoin_interval_s", limits.has_rejoin_interval_s(),
-                      limits.rejoin_interval_s());
-  // gRPC workers refuse pings more frequent than one a second.
-  if (limits.has_keepalive_s() && !(limits.keepalive_s() >= 1)) {
-    violations.Add(absl::StrCat("limits.keepalive_s must be >= 1, got ", limits.keepalive_s()));
+  violations.InRange("limits.connect_timeout_s", limits.has_connect_timeout_s(),
+                     limits.connect_timeout_s(), kConnectTimeoutRange);
+  violations.InRange("limits.setup_timeout_s", limits.has_setup_timeout_s(),
+                     limits.setup_timeout_s(), kSetupTimeoutRange);
+  if (limits.has_max_message_bytes() &&
+      !kMaxMessageBytesRange.Contains(static_cast<double>(limits.max_message_bytes()))) {
+    violations.Add(absl::StrCat("limits.max_message_bytes must be in [65536, 2147483647], got ",
+                                limits.max_message_bytes()));
   }
+  violations.InRange("limits.shutdown_timeout_s", limits.has_shutdown_timeout_s(),
+                     limits.shutdown_timeout_s(), kShutdownTimeoutRange);
+  violations.InRange("limits.answer_timeout_s", limits.has_answer_timeout_s(),
+                     limits.answer_timeout_s(), kAnswerTimeoutRange);
+  violations.InRange("limits.keepalive_s", limits.has_keepalive_s(), limits.keepalive_s(),
+                     kKeepaliveRange);
+  violations.InRange("limits.rejoin_interval_s", limits.has_rejoin_interval_s(),
+                     limits.rejoin_interval_s(), kRejoinIntervalRange);
   const v1::Stragglers& stragglers = config.stragglers();
-  if (!(stragglers.shape() >= 0) || !(stragglers.scale_s() >= 0) ||
-      !std::isfinite(stragglers.shape()) || !std::isfinite(stragglers.scale_s())) {
-    violations.Add(absl::StrCat("stragglers: shape and scale_s must be finite and >= 0, got ",
-                                stragglers.shape(), " and ", stragglers.scale_s()));
-  }
+  violations.InRange("stragglers.shape", true, stragglers.shape(), kStragglerShapeRange);
+  violations.InRange("stragglers.scale_s", true, stragglers.scale_s(), kStragglerScaleRange);
   switch (config.stop().precision_norm()) {
     case v1::StopSpec::NORM_UNSPECIFIED:
     case v1::StopSpec::L2:
@@ -465,21 +504,27 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
 
 ResolvedLimits ResolveLimits(const v1::Limits& limits) {
   ResolvedLimits resolved;
-  if (limits.has_connect_timeout_s()) {
-    resolved.connect_timeout_s = limits.connect_timeout_s();
-  }
-  if (limits.has_setup_timeout_s()) {
-    resolved.setup_timeout_s = limits.setup_timeout_s();
-  }
+  // A set value is clamped into its range (NaN keeps the default), so nothing
+  // downstream (gRPC's int sizes, timers) sees a value a run cannot work with,
+  // whether or not ValidateConfig ran.
+  const auto take = [](bool has, double value, const Range& range, double& out) {
+    if (has && !std::isnan(value)) out = range.Clamp(value);
+  };
+  take(limits.has_connect_timeout_s(), limits.connect_timeout_s(), kConnectTimeoutRange,
+       resolved.connect_timeout_s);
+  take(limits.has_setup_timeout_s(), limits.setup_timeout_s(), kSetupTimeoutRange,
+       resolved.setup_timeout_s);
   if (limits.has_max_message_bytes()) {
-    resolved.max_message_bytes = limits.max_message_bytes();
+    resolved.max_message_bytes =
+        std::clamp<int64_t>(limits.max_message_bytes(), 65536, int64_t{2147483647});
   }
-  if (limits.has_shutdown_timeout_s()) {
-    resolved.shutdown_timeout_s = limits.shutdown_timeout_s();
-  }
-  if (limits.has_answer_timeout_s()) resolved.answer_timeout_s = limits.answer_timeout_s();
-  if (limits.has_keepalive_s()) resolved.keepalive_s = limits.keepalive_s();
-  if (limits.has_rejoin_interval_s()) resolved.rejoin_interval_s = limits.rejoin_interval_s();
+  take(limits.has_shutdown_timeout_s(), limits.shutdown_timeout_s(), kShutdownTimeoutRange,
+       resolved.shutdown_timeout_s);
+  take(limits.has_answer_timeout_s(), limits.answer_timeout_s(), kAnswerTimeoutRange,
+       resolved.answer_timeout_s);
+  take(limits.has_keepalive_s(), limits.keepalive_s(), kKeepaliveRange, resolved.keepalive_s);
+  take(limits.has_rejoin_interval_s(), limits.rejoin_interval_s(), kRejoinIntervalRange,
+       resolved.rejoin_interval_s);
   return resolved;
 }
 

@@ -104,8 +104,15 @@ absl::Status ApplyOverride(google::protobuf::Message& message, absl::string_view
 //   - problem.name empty or not registered; problem.file.path empty;
 //   - no stop criterion: "stop: set at least one of iteration, epoch, time_s,
 //     precision";
-//   - a stop.*, save.* or limits.* value that is set but <= 0, or (doubles)
-//     NaN or infinite: "stop.iteration must be > 0, got 0";
+//   - a stop.* or save.* count that is set but <= 0: "stop.iteration must be
+//     > 0, got 0"; stop.precision not a finite number > 0;
+//   - a time or limit outside its range (docs/config.md), NaN and infinities
+//     included: "limits.keepalive_s must be in [1, 3600], got 3e+06". Ranges:
+//     stop.time_s, save.time_s (0, 1e8]; limits.connect_timeout_s (0, 3600],
+//     setup_timeout_s (0, 86400], max_message_bytes [65536, 2147483647] (gRPC
+//     takes an int), shutdown_timeout_s (0, 3600], answer_timeout_s
+//     (0, 604800], keepalive_s [1, 3600], rejoin_interval_s [0.001, 3600];
+//     stragglers.shape [0, 1e6], stragglers.scale_s [0, 3600];
 //   - resilience < 0, or resilience >= worker_count when worker_count > 0:
 //     "resilience 4 must be < the number of workers (4)";
 //   - mode SYNCHRONOUS (the engine does not run it yet), or an unknown mode.
@@ -135,8 +142,10 @@ struct ResolvedLimits {
   double rejoin_interval_s = 1;
 };
 
-// `limits` with each unset field replaced by its ResolvedLimits default. Set
-// values are copied as they are (ValidateConfig rejects non-positive ones).
+// `limits` with each unset (or NaN) field replaced by its ResolvedLimits
+// default and each set one clamped into its range (see ValidateConfig, which
+// rejects values outside it), so that gRPC and the timers never get a value a
+// run cannot work with.
 //
 // Example:
 //   ResolvedLimits limits = ResolveLimits(config.limits());

@@ -360,11 +360,11 @@ TEST(ValidateConfig, RejectsNonPositiveStopAndSaveValues) {
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("stop.iteration must be > 0, got 0"));
-  EXPECT_THAT(status.message(), HasSubstr("stop.time_s must be > 0, got -1"));
+  EXPECT_THAT(status.message(), HasSubstr("stop.time_s must be in (0, 100000000], got -1"));
   EXPECT_THAT(status.message(), HasSubstr("stop.precision must be a finite number > 0, got inf"));
   EXPECT_THAT(status.message(), HasSubstr("save.epoch must be > 0, got 0"));
   EXPECT_THAT(status.message(), HasSubstr("save.iteration must be > 0, got -5"));
-  EXPECT_THAT(status.message(), HasSubstr("save.time_s must be a finite number > 0, got nan"));
+  EXPECT_THAT(status.message(), HasSubstr("save.time_s must be in (0, 100000000], got nan"));
 }
 
 TEST(ValidateConfig, RejectsNonPositiveLimits) {
@@ -373,8 +373,9 @@ TEST(ValidateConfig, RejectsNonPositiveLimits) {
   config.mutable_limits()->set_max_message_bytes(-1);
   absl::Status status = ValidateConfig(config, 4);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(status.message(), HasSubstr("limits.connect_timeout_s must be > 0, got 0"));
-  EXPECT_THAT(status.message(), HasSubstr("limits.max_message_bytes must be > 0, got -1"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.connect_timeout_s must be in (0, 3600], got 0"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("limits.max_message_bytes must be in [65536, 2147483647], got -1"));
 }
 
 TEST(ValidateConfig, ResilienceMustBeBelowWorkerCount) {
@@ -470,14 +471,86 @@ TEST(ValidateConfig, NewLimitsAndNorm) {
   config.mutable_limits()->set_rejoin_interval_s(-1);
   config.mutable_stop()->set_precision_norm(static_cast<v1::StopSpec::Norm>(9));
   absl::Status status = ValidateConfig(config, 4);
-  EXPECT_THAT(status.message(), HasSubstr("limits.answer_timeout_s must be > 0, got 0"));
-  EXPECT_THAT(status.message(), HasSubstr("limits.keepalive_s must be >= 1, got 0.5"));
-  EXPECT_THAT(status.message(), HasSubstr("limits.rejoin_interval_s must be > 0, got -1"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.answer_timeout_s must be in (0, 604800], got 0"));
+  EXPECT_THAT(status.message(), HasSubstr("limits.keepalive_s must be in [1, 3600], got 0.5"));
+  EXPECT_THAT(status.message(),
+              HasSubstr("limits.rejoin_interval_s must be in [0.001, 3600], got -1"));
   EXPECT_THAT(status.message(), HasSubstr("stop.precision_norm 9 is unknown"));
   const ResolvedLimits defaults = ResolveLimits(v1::Limits());
   EXPECT_EQ(defaults.answer_timeout_s, 0);
   EXPECT_EQ(defaults.keepalive_s, 5);
   EXPECT_EQ(defaults.rejoin_interval_s, 1);
+}
+
+// `aia validate` accepted limits every run then failed on (max_message_bytes: 100,
+// keepalive_s: 3e6): each numeric field has a range a run can work with, and the
+// error names the field and the range. Both ends of each range are accepted.
+TEST(ValidateConfig, EveryNumericFieldHasARangeARunCanWorkWith) {
+  struct Case {
+    std::string set;       // --set assignment
+    std::string message;   // "" when valid
+  };
+  const std::vector<Case> cases = {
+      {"limits.max_message_bytes=100", "limits.max_message_bytes must be in [65536, 2147483647]"},
+      {"limits.max_message_bytes=65535", "limits.max_message_bytes must be in [65536, 2147483647]"},
+      {"limits.max_message_bytes=65536", ""},
+      {"limits.max_message_bytes=2147483647", ""},
+      {"limits.max_message_bytes=2147483648",
+       "limits.max_message_bytes must be in [65536, 2147483647]"},
+      {"limits.keepalive_s=3e6", "limits.keepalive_s must be in [1, 3600], got 3e+06"},
+      {"limits.keepalive_s=3600", ""},
+      {"limits.keepalive_s=1", ""},
+      {"limits.keepalive_s=inf", "limits.keepalive_s must be in [1, 3600]"},
+      {"limits.keepalive_s=nan", "limits.keepalive_s must be in [1, 3600]"},
+      {"limits.connect_timeout_s=1e300", "limits.connect_timeout_s must be in (0, 3600]"},
+      {"limits.connect_timeout_s=3600", ""},
+      {"limits.setup_timeout_s=86401", "limits.setup_timeout_s must be in (0, 86400]"},
+      {"limits.setup_timeout_s=86400", ""},
+      {"limits.shutdown_timeout_s=inf", "limits.shutdown_timeout_s must be in (0, 3600]"},
+      {"limits.answer_timeout_s=1e9", "limits.answer_timeout_s must be in (0, 604800]"},
+      {"limits.answer_timeout_s=604800", ""},
+      {"limits.rejoin_interval_s=0.0001", "limits.rejoin_interval_s must be in [0.001, 3600]"},
+      {"limits.rejoin_interval_s=0.001", ""},
+      {"limits.rejoin_interval_s=1e5", "limits.rejoin_interval_s must be in [0.001, 3600]"},
+      {"stop.time_s=1e300", "stop.time_s must be in (0, 100000000]"},
+      {"stop.time_s=1e8", ""},
+      {"save.time_s=inf", "save.time_s must be in (0, 100000000]"},
+      {"stragglers.scale_s=1e9", "stragglers.scale_s must be in [0, 3600]"},
+      {"stragglers.scale_s=3600", ""},
+      {"stragglers.shape=1e300", "stragglers.shape must be in [0, 1000000]"},
+      {"stragglers.shape=-1", "stragglers.shape must be in [0, 1000000]"},
+      {"stragglers.shape=2", ""},
+  };
+  for (const Case& c : cases) {
+    v1::RunConfig config = ValidConfig();
+    ASSERT_TRUE(ApplyOverride(config, c.set).ok()) << c.set;
+    const absl::Status status = ValidateConfig(config, 4);
+    if (c.message.empty()) {
+      EXPECT_TRUE(status.ok()) << c.set << ": " << status;
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.set;
+      EXPECT_THAT(status.message(), HasSubstr(c.message)) << c.set;
+    }
+  }
+}
+
+// Limits reach gRPC and timers even from a config nobody validated: ResolveLimits
+// keeps every value inside its range.
+TEST(ResolveLimits, ClampsIntoTheRanges) {
+  v1::Limits set;
+  set.set_max_message_bytes(100);
+  set.set_keepalive_s(3e6);
+  set.set_connect_timeout_s(std::nan(""));
+  set.set_answer_timeout_s(std::numeric_limits<double>::infinity());
+  set.set_rejoin_interval_s(-1);
+  const ResolvedLimits limits = ResolveLimits(set);
+  EXPECT_EQ(limits.max_message_bytes, 65536);
+  EXPECT_EQ(limits.keepalive_s, 3600);
+  EXPECT_EQ(limits.connect_timeout_s, 10);  // NaN: the default
+  EXPECT_EQ(limits.answer_timeout_s, 604800);
+  EXPECT_EQ(limits.rejoin_interval_s, 0.001);
+  set.set_max_message_bytes(int64_t{1} << 40);
+  EXPECT_EQ(ResolveLimits(set).max_message_bytes, 2147483647);
 }
 
 TEST(ValidateConfig, RejectsSlashInName) {
@@ -518,10 +591,10 @@ TEST(ResolveLimits, FillsDefaults) {
 TEST(ResolveLimits, KeepsSetValues) {
   v1::Limits set;
   set.set_connect_timeout_s(1.5);
-  set.set_max_message_bytes(int64_t{1} << 33);
+  set.set_max_message_bytes(int64_t{1} << 30);
   ResolvedLimits limits = ResolveLimits(set);
   EXPECT_DOUBLE_EQ(limits.connect_timeout_s, 1.5);
-  EXPECT_EQ(limits.max_message_bytes, int64_t{1} << 33);
+  EXPECT_EQ(limits.max_message_bytes, int64_t{1} << 30);
   EXPECT_DOUBLE_EQ(limits.setup_timeout_s, 120);
   EXPECT_DOUBLE_EQ(limits.shutdown_timeout_s, 5);
 }
