@@ -20,11 +20,9 @@
 #include "base/utf8.h"
 #include "base/version.h"
 #include "config/config.h"
-#include "coordinator/heartbeats.h"
 #include "coordinator/history/history.h"
-#include "coordinator/in_process_link.h"
 #include "coordinator/run_state.h"
-#include "coordinator/worker_link.h"
+#include "coordinator/worker_pool.h"
 #include "grpcpp/grpcpp.h"
 #include "problems/problem.h"
 #include "proto/worker.grpc.pb.h"
@@ -33,59 +31,6 @@ namespace aia {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-enum class WorkerState {
-  kConnecting,  // before its first Ready
-  kRunning,     // set up; answering queries
-  kLost,        // out of the run (maybe rejoining)
-  kStopped,     // the run ended with it alive
-  kUnresponsive,  // the run ended with it not ending its session after Stop
-};
-
-// The coordinator's view of one worker.
-struct WorkerSlot {
-  std::string address;
-  WorkerState state = WorkerState::kConnecting;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Worker::Stub> stub;
-  std::unique_ptr<Link> link;
-  int link_id = 0;
-  int64_t rows = 0;
-  uint64_t outstanding = 0;  // id of the query it is working on; 0 for none
-  absl::Time sent_at;        // when the outstanding query was sent
-  int64_t failures = 0;
-  double compute_s = 0;  // sum over its answers
-  std::string cause;     // of its last loss
-  // What its last Ready said.
-  std::string version, host, shard_digest;
-  // Rejoin: when to try next, and whether a new link is setting up since when.
-  absl::Time next_rejoin = absl::InfiniteFuture();
-  bool rejoining = false;
-  absl::Time rejoin_started;
-};
-
-// A link replaced or abandoned, kept until its stream has ended.
-struct RetiredLink {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Worker::Stub> stub;
-  std::unique_ptr<Link> link;
-};
-
-const char* StateName(WorkerState state) {
-  switch (state) {
-    case WorkerState::kConnecting:
-      return "connecting";
-    case WorkerState::kRunning:
-      return "running";
-    case WorkerState::kLost:
-      return "lost";
-    case WorkerState::kStopped:
-      return "stopped";
-    case WorkerState::kUnresponsive:
-      return "unresponsive";
-  }
-  return "?";
-}
 
 class Run {
  public:
@@ -99,12 +44,9 @@ class Run {
         history_(std::move(history)),
         dense_queries_(algorithm_->history_query_type() == kDenseVectorType),
         dense_answers_(algorithm_->answer_type() == kDenseVectorType),
-        state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()) {
-    for (const std::string& address : options.workers) {
-      workers_.emplace_back();
-      workers_.back().address = address;
-    }
-    in_flight_.resize(workers_.size());
+        state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()),
+        workers_(PoolOptions(options, limits_)) {
+    in_flight_.resize(options.workers.size());
   }
 
   RunResult Execute() {
@@ -115,16 +57,27 @@ class Run {
     // The run's time ends here, not after the workers have closed their streams.
     end_s_ = Elapsed();
     end_time_ = SteadyNow();
-    Shutdown();
+    workers_.Shutdown(stop_reason_.empty() ? "run failed" : stop_reason_, end_time_);
     return Finish(status);
   }
 
  private:
-  int count() const { return static_cast<int>(workers_.size()); }
-
-  std::string Name(int w) const {
-    return absl::StrCat("worker ", w, " (", workers_[w].address, ")");
+  static WorkerPool::Options PoolOptions(const RunOptions& options, const ResolvedLimits& limits) {
+    WorkerPool::Options pool;
+    pool.addresses = options.workers;
+    pool.in_process = options.in_process;
+    pool.data_root = options.data_root;
+    pool.credentials = options.credentials;
+    pool.tls_server_name = options.tls_server_name;
+    pool.diagnose_connect_failure = options.diagnose_connect_failure;
+    pool.limits = limits;
+    pool.rejoin = options.config.rejoin();
+    pool.cancel = options.cancel;
+    return pool;
   }
+
+  int count() const { return workers_.count(); }
+  std::string Name(int w) const { return workers_.Name(w); }
 
   void Log(const std::string& line) const {
     if (options_.progress != nullptr) options_.progress->Event(line);
@@ -146,7 +99,8 @@ class Run {
                                        central.status().message()));
     }
     central_ = std::move(central).value();
-    if (!options_.in_process) RETURN_IF_ERROR(Connect());
+    ASSIGN_OR_RETURN(const auto unreachable, workers_.Connect());
+    for (const auto& [w, cause] : unreachable) RETURN_IF_ERROR(Lose(w, cause));
     RETURN_IF_ERROR(SetUp());
 
     std::vector<WorkerInfo> infos(count());
@@ -178,89 +132,13 @@ class Run {
         return absl::Status(tasks.status().code(),
                             absl::StrCat("initial tasks failed: ", tasks.status().message()));
       }
-      for (std::string& task : *tasks) pool_.push_back(std::move(task));
+      for (std::string& task : *tasks) tasks_.push_back(std::move(task));
       return absl::OkStatus();  // the loop dispatches them
     }
     for (int w = 0; w < count(); ++w) {
       if (workers_[w].state == WorkerState::kRunning) SendLatestQuery(w);
     }
     return absl::OkStatus();
-  }
-
-  grpc::ChannelArguments ChannelArgs() const {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(static_cast<int>(limits_.max_message_bytes));
-    args.SetMaxSendMessageSize(static_cast<int>(limits_.max_message_bytes));
-    // Liveness is the in-stream heartbeat (Maintain): no HTTP/2 keepalive pings,
-    // which stock gRPC servers refuse when frequent (too_many_pings).
-    // Reconnect quickly: a restarted worker should be found within rejoin_interval_s.
-    const int backoff_ms = static_cast<int>(limits_.rejoin_interval_s * 1000);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, backoff_ms);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, backoff_ms);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, backoff_ms);
-    return args;
-  }
-
-  std::shared_ptr<grpc::Channel> NewChannel(int w) {
-    grpc::ChannelArguments args = ChannelArgs();
-    // Distinct channels, so that each worker (and each rejoin) gets its own
-    // connection rather than a shared subchannel.
-    args.SetInt("aia.worker_index", w);
-    args.SetInt("aia.link", workers_[w].link_id + 1);
-    if (!options_.tls_server_name.empty()) {
-      args.SetSslTargetNameOverride(options_.tls_server_name);
-    }
-    auto channel = grpc::CreateCustomChannel(
-        workers_[w].address,
-        options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials(),
-        args);
-    channel->GetState(/*try_to_connect=*/true);
-    return channel;
-  }
-
-  // Connects every worker (at most limits.connect_timeout_s). A worker whose
-  // connection fails (refused, TLS handshake failed) is lost at once, with the
-  // cause the diagnosis finds; the run's cancellation is honoured within 0.1 s.
-  absl::Status Connect() {
-    for (int w = 0; w < count(); ++w) workers_[w].channel = NewChannel(w);
-    const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.connect_timeout_s);
-    std::vector<int> waiting(count());
-    for (int w = 0; w < count(); ++w) waiting[w] = w;
-    while (!waiting.empty()) {
-      if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
-        return absl::CancelledError("the run was cancelled");
-      }
-      const bool late = SteadyNow() >= deadline;
-      std::vector<int> still;
-      for (int w : waiting) {
-        const grpc_connectivity_state state = workers_[w].channel->GetState(true);
-        if (state == GRPC_CHANNEL_READY) continue;
-        if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN || late) {
-          RETURN_IF_ERROR(Lose(w, ConnectFailure(w, late)));
-          continue;
-        }
-        still.push_back(w);
-      }
-      waiting = std::move(still);
-      if (waiting.empty()) break;
-      // Wait for the first of them to change state (bounded by a slice).
-      const auto slice = std::chrono::system_clock::now() + std::chrono::milliseconds(50);
-      workers_[waiting[0]].channel->WaitForStateChange(
-          workers_[waiting[0]].channel->GetState(false), slice);
-    }
-    return absl::OkStatus();
-  }
-
-  std::string ConnectFailure(int w, bool timed_out) const {
-    std::string cause = timed_out ? absl::StrCat("cannot connect within ",
-                                                 limits_.connect_timeout_s,
-                                                 " s (limits.connect_timeout_s)")
-                                  : "cannot connect";
-    if (options_.diagnose_connect_failure) {
-      const std::string why = options_.diagnose_connect_failure(workers_[w].address);
-      if (!why.empty()) absl::StrAppend(&cause, ": ", why);
-    }
-    return cause;
   }
 
   std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const {
@@ -283,49 +161,9 @@ class Run {
     return message;
   }
 
-  // Opens a new link to worker w and sends its Setup.
-  void OpenLink(int w) {
-    WorkerSlot& slot = workers_[w];
-    ++slot.link_id;
-    if (options_.in_process) {
-      slot.link = std::make_unique<InProcessLink>(w, slot.link_id, options_.data_root, &events_);
-    } else {
-      slot.stub = v1::Worker::NewStub(slot.channel);
-      auto link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
-      heartbeats_.Add(link.get());
-      slot.link = std::move(link);
-    }
-    slot.link->Start(SetupMessage(w));
-  }
-
-  // Cancels worker w's link and keeps it until its stream ends.
-  void RetireLink(int w) {
-    WorkerSlot& slot = workers_[w];
-    if (slot.link == nullptr) return;
-    slot.link->Cancel();
-    retired_.push_back({slot.channel, std::move(slot.stub), std::move(slot.link)});
-  }
-
-  // Frees the retired links whose streams have ended (a worker that fails to
-  // rejoin again and again must not pile them up).
-  void SweepRetired() {
-    const absl::Time now = SteadyNow();
-    auto ended = [&](RetiredLink& retired) {
-      if (!retired.link->AwaitDone(now)) return false;
-      ForgetLink(retired.link.get());
-      return true;
-    };
-    retired_.erase(std::remove_if(retired_.begin(), retired_.end(), ended), retired_.end());
-  }
-
-  // Stops heartbeats on `link` (before it is destroyed).
-  void ForgetLink(Link* link) {
-    if (auto* worker_link = dynamic_cast<WorkerLink*>(link)) heartbeats_.Remove(worker_link);
-  }
-
   absl::Status SetUp() {
     for (int w = 0; w < count(); ++w) {
-      if (workers_[w].state == WorkerState::kConnecting) OpenLink(w);
+      if (workers_[w].state == WorkerState::kConnecting) workers_.OpenLink(w, SetupMessage(w));
     }
     const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.setup_timeout_s);
     while (true) {
@@ -343,7 +181,8 @@ class Run {
             RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
                                                  " s (limits.setup_timeout_s)")));
           } else {
-            RETURN_IF_ERROR(CheckLiveness(w, SteadyNow(), "setup failed: "));
+            const std::string silence = workers_.Silence(w, SteadyNow());
+            if (!silence.empty()) RETURN_IF_ERROR(Lose(w, "setup failed: " + silence));
           }
         }
         continue;
@@ -362,57 +201,37 @@ class Run {
         return absl::CancelledError("the run was cancelled");
       }
       const absl::Time until = std::min(deadline, SteadyNow() + absl::Milliseconds(100));
-      if (events_.PopUntil(until, event)) return true;
+      if (workers_.events().PopUntil(until, event)) return true;
       if (until >= deadline) return false;
     }
   }
 
   // When the loop must wake up even if no event comes: the time limit, the
-  // earliest answer deadline, the next rejoin attempt.
+  // earliest answer deadline, the pool's (silence, the next rejoin attempt).
   absl::Time NextWakeup() const {
-    absl::Time wakeup = absl::InfiniteFuture();
+    absl::Time wakeup = workers_.NextWakeup();
     const double limit = state_.time_limit_s();
-    if (!std::isinf(limit)) wakeup = SteadyNow() + absl::Seconds(std::max(0.0, limit - Elapsed()));
-    for (const WorkerSlot& slot : workers_) {
-      if (slot.link != nullptr && Listening(slot)) {
-        wakeup = std::min(wakeup, slot.link->last_received() + absl::Seconds(limits_.keepalive_s));
-      }
+    if (!std::isinf(limit)) {
+      wakeup = std::min(wakeup, SteadyNow() + absl::Seconds(std::max(0.0, limit - Elapsed())));
+    }
+    for (int w = 0; w < count(); ++w) {
+      const WorkerSlot& slot = workers_[w];
       if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
           limits_.answer_timeout_s > 0) {
         wakeup = std::min(wakeup, slot.sent_at + absl::Seconds(limits_.answer_timeout_s));
-      }
-      if (slot.state == WorkerState::kLost) {
-        wakeup = std::min(wakeup, slot.rejoining
-                                      ? slot.rejoin_started + absl::Seconds(limits_.setup_timeout_s)
-                                      : slot.next_rejoin);
       }
     }
     return wakeup;
   }
 
-  // Whether the coordinator expects to hear from the worker: set up or setting up.
-  static bool Listening(const WorkerSlot& slot) {
-    return slot.state == WorkerState::kRunning || slot.state == WorkerState::kConnecting ||
-           (slot.state == WorkerState::kLost && slot.rejoining);
-  }
-
-  // Loses worker w if nothing came from it for limits.keepalive_s.
-  absl::Status CheckLiveness(int w, absl::Time now, const std::string& context) {
-    const WorkerSlot& slot = workers_[w];
-    if (slot.link == nullptr || !Listening(slot)) return absl::OkStatus();
-    const absl::Duration silence = now - slot.link->last_received();
-    if (silence < absl::Seconds(limits_.keepalive_s)) return absl::OkStatus();
-    return Lose(w, absl::StrFormat("%ssent nothing (not even a heartbeat) for %.1f s "
-                                   "(limits.keepalive_s=%g): frozen, cut off or gone",
-                                   context, absl::ToDoubleSeconds(silence), limits_.keepalive_s));
-  }
-
   // Liveness, answer deadlines and rejoin attempts that are due.
   absl::Status Maintain() {
     const absl::Time now = SteadyNow();
-    SweepRetired();
+    workers_.SweepRetired();
     for (int w = 0; w < count(); ++w) {
-      RETURN_IF_ERROR(CheckLiveness(w, now, ""));
+      if (const std::string silence = workers_.Silence(w, now); !silence.empty()) {
+        RETURN_IF_ERROR(Lose(w, silence));
+      }
       WorkerSlot& slot = workers_[w];
       if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
           limits_.answer_timeout_s > 0 &&
@@ -420,7 +239,10 @@ class Run {
         RETURN_IF_ERROR(Lose(w, absl::StrCat("no answer within ", limits_.answer_timeout_s,
                                              " s (limits.answer_timeout_s)")));
       }
-      if (slot.state == WorkerState::kLost) TryRejoin(w, now);
+      if (std::optional<std::string> failed =
+              workers_.TryRejoin(w, now, [&] { return SetupMessage(w); })) {
+        Lose(w, *failed).IgnoreError();  // schedules the next attempt
+      }
     }
     return absl::OkStatus();
   }
@@ -501,7 +323,7 @@ class Run {
   absl::Status TaskPoolLoop() {
     while (true) {
       Dispatch();
-      if (pool_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
+      if (tasks_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
                                         [](const auto& block) { return block != nullptr; })) {
         return absl::FailedPreconditionError(absl::StrCat("algorithm '", config_.algorithm().name(),
                                                           "' has no task left and did not stop"));
@@ -528,7 +350,7 @@ class Run {
                               absl::StrCat("central step on a task answer of ", Name(w),
                                            " failed: ", tasks.status().message()));
         }
-        for (std::string& task : *tasks) pool_.push_back(std::move(task));
+        for (std::string& task : *tasks) tasks_.push_back(std::move(task));
         const std::vector<WorkerAnswer> step = {{w, answers.items(i)}};
         ASSIGN_OR_RETURN(const bool stop, CentralStepDone(algorithm_->HistoryQuery(), {w}, step));
         if (stop) return absl::OkStatus();
@@ -540,13 +362,13 @@ class Run {
 
   // Gives idle live workers the next tasks, up to block_size() each.
   void Dispatch() {
-    for (int w = 0; w < count() && !pool_.empty(); ++w) {
+    for (int w = 0; w < count() && !tasks_.empty(); ++w) {
       WorkerSlot& slot = workers_[w];
       if (slot.state != WorkerState::kRunning || in_flight_[w] != nullptr) continue;
       v1::TaskBlock block;
-      for (int i = 0; i < algorithm_->block_size() && !pool_.empty(); ++i) {
-        *block.add_items() = std::move(pool_.front());
-        pool_.pop_front();
+      for (int i = 0; i < algorithm_->block_size() && !tasks_.empty(); ++i) {
+        *block.add_items() = std::move(tasks_.front());
+        tasks_.pop_front();
       }
       auto message = std::make_shared<v1::ToWorker>();
       v1::Query* query = message->mutable_query();
@@ -731,35 +553,24 @@ class Run {
   // Worker w is out of the run. An error if more workers are lost at once than
   // the resilience allows.
   absl::Status Lose(int w, const std::string& cause) {
-    WorkerSlot& slot = workers_[w];
-    if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
-    const bool was_live = slot.state == WorkerState::kRunning;
-    const bool rejoin_failed = slot.state == WorkerState::kLost;
-    slot.state = WorkerState::kLost;
-    slot.rejoining = false;
-    slot.outstanding = 0;
-    slot.cause = cause;
-    ++slot.failures;
-    RetireLink(w);
+    const std::optional<WorkerPool::Loss> loss = workers_.MarkLost(w, cause);
+    if (!loss.has_value()) return absl::OkStatus();
     if (synchronous_) round_.erase(w);
     if (task_pool_ && in_flight_[w] != nullptr) {
       // Its unfinished tasks go back to the front of the queue, in order.
       v1::TaskBlock block;
       block.ParseFromString(in_flight_[w]->query().payload());
-      for (int i = block.items_size() - 1; i >= 0; --i) pool_.push_front(block.items(i));
+      for (int i = block.items_size() - 1; i >= 0; --i) tasks_.push_front(block.items(i));
       in_flight_[w].reset();
       Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));
     }
-    if (config_.rejoin() && !options_.in_process) {
-      slot.next_rejoin = SteadyNow() + absl::Seconds(limits_.rejoin_interval_s);
-    }
-    if (rejoin_failed) {
+    if (loss->rejoin_failed) {
       Log(absl::StrCat(Name(w), " could not rejoin: ", cause));
       return absl::OkStatus();
     }
     if (state_.live(w)) state_.MarkLost(w);
     // (Workers lost during setup are announced after OnWorkersReady.)
-    if (was_live && started_) algorithm_->OnWorkerLost(w);
+    if (loss->was_running && started_) algorithm_->OnWorkerLost(w);
     Log(absl::StrCat(Name(w), " lost: ", cause));
     std::vector<std::string> lost;
     for (int v = 0; v < count(); ++v) {
@@ -774,30 +585,6 @@ class Run {
                                                  "): ", absl::StrJoin(lost, "; ")));
     }
     return absl::OkStatus();
-  }
-
-  // Reconnects a lost worker when its address answers again (rejoin: true).
-  void TryRejoin(int w, absl::Time now) {
-    WorkerSlot& slot = workers_[w];
-    if (slot.rejoining) {
-      if (now >= slot.rejoin_started + absl::Seconds(limits_.setup_timeout_s)) {
-        Lose(w, "no Ready after rejoining").IgnoreError();  // schedules the next attempt
-      }
-      return;
-    }
-    if (now < slot.next_rejoin) return;
-    slot.next_rejoin = now + absl::Seconds(limits_.rejoin_interval_s);
-    const grpc_connectivity_state connectivity =
-        slot.channel != nullptr ? slot.channel->GetState(/*try_to_connect=*/true)
-                                : GRPC_CHANNEL_SHUTDOWN;
-    if (connectivity == GRPC_CHANNEL_TRANSIENT_FAILURE || connectivity == GRPC_CHANNEL_SHUTDOWN) {
-      slot.channel = NewChannel(w);  // a fresh channel skips gRPC's reconnect backoff
-      return;
-    }
-    if (connectivity != GRPC_CHANNEL_READY) return;
-    slot.rejoining = true;
-    slot.rejoin_started = now;
-    OpenLink(w);
   }
 
   // A query message; every worker it goes to answers under its id.
@@ -875,8 +662,8 @@ class Run {
     snapshot.elapsed_s = now;
     snapshot.precision = last_precision_;
     snapshot.answer_count = state_.answer_count();
-    for (const WorkerSlot& slot : workers_) {
-      snapshot.live.push_back(slot.state != WorkerState::kLost);
+    for (int w = 0; w < count(); ++w) {
+      snapshot.live.push_back(workers_[w].state != WorkerState::kLost);
     }
     snapshot.fraction = ProgressFraction(config_.stop(), state_.iteration(), state_.epoch(), now,
                                          algorithm_->ProgressFraction());
@@ -885,44 +672,6 @@ class Run {
   }
 
   // ---- Step 5 ----
-
-  // Stop to every worker, then wait (bounded) for the streams to end.
-  void Shutdown() {
-    auto stop = std::make_shared<v1::ToWorker>();
-    stop->mutable_stop()->set_reason(stop_reason_.empty() ? "run failed" : stop_reason_);
-    for (WorkerSlot& slot : workers_) {
-      if (slot.link == nullptr) continue;
-      if (slot.state == WorkerState::kLost || slot.state == WorkerState::kConnecting) {
-        slot.link->Cancel();  // a rejoin or a setup under way: nothing to wait for
-        continue;
-      }
-      slot.link->Send(stop);
-      slot.link->Close();
-      slot.state = WorkerState::kStopped;
-    }
-    const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.shutdown_timeout_s);
-    auto await = [deadline](Link& link) {
-      if (link.AwaitDone(deadline)) return true;
-      link.Cancel();
-      link.AwaitDone(absl::InfiniteFuture());  // cancellation ends it promptly
-      return false;
-    };
-    for (WorkerSlot& slot : workers_) {
-      if (slot.link == nullptr) continue;
-      if (!await(*slot.link) && slot.state == WorkerState::kStopped) {
-        slot.state = WorkerState::kUnresponsive;
-        slot.cause = absl::StrFormat(
-            "did not end its session within %g s of Stop (limits.shutdown_timeout_s); silent "
-            "for %.1f s when the run ended",
-            limits_.shutdown_timeout_s, absl::ToDoubleSeconds(end_time_ - slot.link->last_received()));
-      }
-      ForgetLink(slot.link.get());
-    }
-    for (RetiredLink& retired : retired_) {
-      await(*retired.link);
-      ForgetLink(retired.link.get());
-    }
-  }
 
   RunResult Finish(const absl::Status& status) {
     RunResult result;
@@ -988,12 +737,8 @@ class Run {
   const bool dense_answers_;
   const size_t saved_value_count_ = algorithm_->saved_value_names().size();
   std::unique_ptr<Problem> central_;
-  std::vector<WorkerSlot> workers_;
-  std::vector<RetiredLink> retired_;
-  // Declared after the links, so that it stops before they are destroyed.
-  HeartbeatSender heartbeats_{absl::Seconds(limits_.keepalive_s / 4)};
-  EventQueue events_;
   RunState state_;
+  WorkerPool workers_;
   Clock::time_point start_;
   bool started_ = false;
   double end_s_ = 0;      // Elapsed() when the loop ended
@@ -1006,7 +751,7 @@ class Run {
   std::vector<std::pair<int, v1::FromWorker>> last_step_;
   // Task pool: tasks waiting for a worker, and the block each worker is on.
   const bool task_pool_ = algorithm_->uses_task_pool();
-  std::deque<std::string> pool_;
+  std::deque<std::string> tasks_;
   std::vector<std::shared_ptr<const v1::ToWorker>> in_flight_;  // by worker
   // Synchronous mode: the members of the current round and their answers so far.
   std::map<int, std::optional<v1::FromWorker>> round_;
