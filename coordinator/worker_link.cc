@@ -50,8 +50,9 @@ void WorkerLink::SendHeartbeat() {
     return message;
   }());
   absl::MutexLock lock(&mu_);
-  // Behind a large message, a heartbeat would only add to the queue.
-  if (closing_ || broken_ || outbox_.size() > 1) return;
+  // Not before the Setup (rule 1); behind a large message a heartbeat would only
+  // add to the queue.
+  if (!started_ || closing_ || broken_ || outbox_.size() > 1) return;
   outbox_.push_back(*heartbeat);
   StartNextWriteLocked();
 }
@@ -61,6 +62,7 @@ void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   {
     absl::MutexLock lock(&mu_);
     outbox_.push_back(std::move(first));
+    started_ = true;
     StartNextWriteLocked();
   }
   StartRead(&incoming_);

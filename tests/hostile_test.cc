@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -194,7 +195,9 @@ TEST(Hostile, AFloodOfStreamsIsRefusedAtOnceAndSetuplessStreamsAreClosed) {
     const uintptr_t id = reinterpret_cast<uintptr_t>(tag);
     Call& call = *calls[id / 3];
     if (id % 3 != 2) {
-      if (ok && id % 3 == 1) ASSERT_TRUE(call.incoming.has_error()) << call.incoming.DebugString();
+      if (ok && id % 3 == 1) {
+        ASSERT_TRUE(call.incoming.has_error()) << call.incoming.DebugString();
+      }
       void* next = reinterpret_cast<void*>(id - id % 3 + (ok ? 1 : 2));
       if (ok) {
         call.stream->Read(&call.incoming, next);
@@ -285,6 +288,53 @@ TEST(Hostile, AQueryFloodWithoutReadsIsHeldByFlowControlAndCancelledAtOnce) {
       "thread reclaimed in %.0f ms (the step would have slept 30 s)\n",
       stalled_at, rss_before, rss_flooded, threads_flooded, daemon.idle_threads(),
       absl::ToDoubleMilliseconds(reclaim));
+  ExpectAGoodRun(daemon);
+}
+
+TEST(Hostile, AClientThatNeverReadsAnswersIsHeldAndThenDropped) {
+  // Fast steps (no delay): the answers, not the queries, would pile up.
+  Daemon daemon;
+  ASSERT_FALSE(daemon.address().empty());
+  const double rss_before = RssMiB(daemon.pid());
+  auto stub = Stub(daemon.address());
+  grpc::ClientContext context;
+  auto stream = stub->Session(&context);
+  constexpr int64_t kDimension = 100000;  // 0.8 MB queries and answers
+  v1::ToWorker setup = EchoSetup(kDimension, 0);
+  setup.mutable_setup()->set_liveness_timeout_s(2);
+  ASSERT_TRUE(stream->Write(setup));
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    v1::ToWorker query;
+    query.mutable_query()->mutable_payload()->assign(kDimension * 8, '\0');
+    for (int i = 1; i <= 300; ++i) {  // 240 MB of answers if the daemon kept them
+      query.mutable_query()->set_id(i);
+      if (!stream->Write(query)) return;
+      ++written;
+    }
+  });
+  int stalled_at = -1;
+  for (int settled = 0; settled < 10;) {
+    const int now = written.load();
+    absl::SleepFor(absl::Milliseconds(100));
+    settled = written.load() == now ? settled + 1 : 0;
+    stalled_at = written.load();
+  }
+  const double rss_held = RssMiB(daemon.pid());
+  EXPECT_LT(stalled_at, 300);
+  EXPECT_LT(rss_held - rss_before, 64) << "the daemon keeps answers nobody reads";
+  // A write that does not complete within the Setup's liveness bound (2 s) ends
+  // the session: the slot and its thread are free again.
+  const absl::Time held = absl::Now();
+  EXPECT_TRUE(Await([&] { return Threads(daemon.pid()) <= daemon.idle_threads() + 1; },
+                    absl::Seconds(10)));
+  const absl::Duration dropped = absl::Now() - held;
+  context.TryCancel();
+  writer.join();
+  std::printf(
+      "hostile: a client that never reads: %d of 300 queries of 0.8 MB taken, daemon RSS %.1f -> "
+      "%.1f MiB; session dropped %.1f s after the stall (liveness 2 s)\n",
+      stalled_at, rss_before, rss_held, absl::ToDoubleSeconds(dropped));
   ExpectAGoodRun(daemon);
 }
 

@@ -103,6 +103,7 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
         "' by its messages; the coordinator's means '", setup.algorithm_version(),
         "' (different versions of the plugin)"));
   }
+  max_message_bytes_ = setup.max_message_bytes();
   stragglers_ = setup.stragglers();
   if (!(stragglers_.shape() >= 0) || !(stragglers_.scale_s() >= 0)) {
     return absl::InvalidArgumentError("Setup has a negative straggler shape or scale");
@@ -160,6 +161,11 @@ absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& repl
                                        " failed: ", answer.status().message()));
     }
     *out->mutable_payload() = std::move(answer).value();
+  }
+  if (max_message_bytes_ > 0 && out->ByteSizeLong() + 64 > static_cast<size_t>(max_message_bytes_)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the answer to query ", query.id(), " has ", out->ByteSizeLong(),
+        " bytes, more than the Setup's max_message_bytes ", max_message_bytes_));
   }
   const double delay = StragglerDelay();
   if (delay > 0 && !SleepUnlessInterrupted(absl::Seconds(delay))) {

@@ -53,6 +53,7 @@ class WorkerSession {
 
   const std::string data_root_;
   ProblemCache* const cache_;
+  int64_t max_message_bytes_ = 0;  // the Setup's; 0: no bound but the daemon's
   v1::Stragglers stragglers_;
   uint64_t straggler_state_ = 0;
   std::unique_ptr<Algorithm> algorithm_;

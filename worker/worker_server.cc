@@ -31,7 +31,10 @@ namespace {
 constexpr char kServiceName[] = "aia.v1.Worker";
 // Messages queued for the session thread before the stream stops being read
 // (proto/worker.proto, rule 3): the query being answered is not in the inbox.
-constexpr size_t kInboxLimit = 2;
+constexpr size_t kInboxLimit = 1;
+// Replies queued behind the write in flight before the session thread waits: a
+// client that does not read its answers holds the thread, not the daemon's memory.
+constexpr size_t kOutboxLimit = 1;
 // How often the ticker sends heartbeats and checks deadlines.
 constexpr absl::Duration kTick = absl::Milliseconds(50);
 
@@ -110,7 +113,7 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
 class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker> {
  public:
   SessionReactor(WorkerServer::Impl* service, grpc::CallbackServerContext* context)
-      : service_(service), peer_(context->peer()), created_(SteadyNow()) {
+      : service_(service), context_(context), peer_(context->peer()), created_(SteadyNow()) {
     grpc::Status refusal;
     if (!service_->Admit(this, &refusal)) {
       service_->Log(absl::StrCat("refused a session from ", peer_, ": ", refusal.error_message()));
@@ -128,14 +131,15 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   void OnReadDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     if (!ok) {
-      // The coordinator closed its side or the stream broke: end after the queued
-      // messages (a session that never started ends now).
+      // The coordinator closed its side or the stream broke: the step in progress
+      // finishes, nothing queued is answered (rule 6).
       input_closed_ = true;
+      inbox_.clear();
       MaybeFinishLocked();
       return;
     }
     last_received_ = SteadyNow();
-    if (ending_ || finished_) return;
+    if (input_closed_ || finished_) return;  // ending, cancelled or broken
     if (incoming_.has_heartbeat()) {
       StartRead(&incoming_);
       return;
@@ -147,16 +151,26 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
                   /*send_error=*/true);
         return;
       }
+      // Heartbeats as asked, at most 100 a second; 0 (or nonsense) for none. The
+      // coordinator's silence is counted from liveness_timeout_s (0: never).
       const v1::Setup& setup = incoming_.setup();
-      if (std::isfinite(setup.heartbeat_s()) && setup.heartbeat_s() >= 0.01) {
-        heartbeat_ = absl::Seconds(std::min(setup.heartbeat_s(), 3600.0));
+      if (std::isfinite(setup.heartbeat_s()) && setup.heartbeat_s() > 0) {
+        heartbeat_ = absl::Seconds(std::clamp(setup.heartbeat_s(), 0.01, 3600.0));
       }
-      if (std::isfinite(setup.liveness_timeout_s()) && setup.liveness_timeout_s() >= 0.1) {
-        liveness_ = absl::Seconds(std::min(setup.liveness_timeout_s(), 86400.0));
+      if (std::isfinite(setup.liveness_timeout_s()) && setup.liveness_timeout_s() > 0) {
+        liveness_ = absl::Seconds(std::clamp(setup.liveness_timeout_s(), 0.1, 86400.0));
+      }
+      ++refs_;
+      try {
+        std::thread([this] { Run(); }).detach();
+      } catch (const std::system_error&) {
+        --refs_;
+        EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               "the worker cannot start a thread for the session"),
+                  /*send_error=*/true);
+        return;
       }
       thread_started_ = true;
-      ++refs_;
-      std::thread([this] { Run(); }).detach();
     }
     inbox_.push_back(std::move(incoming_));
     incoming_.Clear();
@@ -177,6 +191,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
       StopWorkLocked();
     } else if (!outbox_.empty()) {
       write_in_flight_ = true;
+      write_started_ = SteadyNow();
       StartWrite(&outbox_.front());
     }
     MaybeFinishLocked();
@@ -221,32 +236,50 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   // The ticker's visit: a heartbeat when one is due; the end of a session whose
   // Setup or coordinator is overdue.
   void Tick(absl::Time now) {
-    absl::MutexLock lock(&mu_);
-    if (finished_ || done_ || ending_) return;
+    std::string log;
+    {
+      absl::MutexLock lock(&mu_);
+      log = TickLocked(now);
+    }
+    if (!log.empty()) service_->Log(log);
+  }
+
+  // Tick's work; returns a line for the log, or "".
+  std::string TickLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || done_ || ending_) return "";
     const absl::Duration deadline = service_->options().setup_deadline;
     if (!thread_started_) {
-      if (now - created_ > deadline) {
-        service_->Log(absl::StrCat("closed a stream from ", peer_, ": no Setup within ",
-                                   absl::FormatDuration(deadline)));
-        EndLocked(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                               absl::StrCat("no Setup within ", absl::FormatDuration(deadline),
-                                            " (--setup_deadline_s)")),
-                  /*send_error=*/true);
-      }
-      return;
+      if (now - created_ <= deadline) return "";
+      EndLocked(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                             absl::StrCat("no Setup within ", absl::FormatDuration(deadline),
+                                          " (--setup_deadline_s)")),
+                /*send_error=*/true);
+      return absl::StrCat("closed a stream from ", peer_, ": no Setup within ",
+                          absl::FormatDuration(deadline));
     }
-    if (heartbeat_ > absl::ZeroDuration() && now - last_sent_ >= heartbeat_) {
+    // A heartbeat only when nothing is being written: one queued behind a message
+    // the client does not read would only add to the queue.
+    if (heartbeat_ > absl::ZeroDuration() && !write_in_flight_ && now - last_sent_ >= heartbeat_) {
       FromWorker heartbeat;
       heartbeat.mutable_heartbeat();
       SendLocked(std::move(heartbeat));
     }
-    if (liveness_ > absl::ZeroDuration() && !read_paused_ && !input_closed_ &&
-        now - last_received_ > liveness_) {
-      const std::string why = absl::StrCat("the coordinator sent nothing for ",
-                                           absl::FormatDuration(liveness_), " (its heartbeats)");
-      service_->Log(absl::StrCat("ended the session of ", peer_, ": ", why));
-      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), /*send_error=*/true);
+    if (liveness_ <= absl::ZeroDuration()) return "";
+    std::string why;
+    if (!read_paused_ && !input_closed_ && now - last_received_ > liveness_) {
+      why = absl::StrCat("the coordinator sent nothing for ", absl::FormatDuration(liveness_),
+                         " (its heartbeats)");
+    } else if (write_in_flight_ && now - write_started_ > liveness_) {
+      // A coordinator that does not read would otherwise hold the session (and
+      // its thread, waiting to send) for good.
+      why = absl::StrCat("the coordinator read nothing for ", absl::FormatDuration(liveness_));
     }
+    if (why.empty()) return "";
+    const bool stalled = write_in_flight_ && now - write_started_ > liveness_;
+    EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), /*send_error=*/!stalled);
+    // A write that never completes would keep the stream from finishing: cancel it.
+    if (stalled) context_->TryCancel();
+    return absl::StrCat("ended the session of ", peer_, ": ", why);
   }
 
   // Ends the session from outside (a drain): an in-band Error, then `status`.
@@ -267,7 +300,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
         ToWorker message;
         {
           absl::MutexLock lock(&mu_);
-          mu_.Await(absl::Condition(this, &SessionReactor::HasInputLocked));
+          mu_.Await(absl::Condition(this, &SessionReactor::CanTakeLocked));
           if (inbox_.empty()) break;  // closed or stopped
           message = std::move(inbox_.front());
           inbox_.pop_front();
@@ -279,13 +312,24 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
         }
         std::optional<FromWorker> reply = session.Handle(message);
         if (!reply.has_value()) continue;
-        absl::MutexLock lock(&mu_);
-        if (reply->has_error()) {
-          service_->Log(absl::StrCat("session of ", peer_, " ended: ", session.error()));
-          end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->error().code()),
-                                     reply->error().reason());
+        bool ended_here = false;
+        {
+          absl::MutexLock lock(&mu_);
+          if (ending_) continue;  // ended from outside: its own Error went already
+          if (reply->has_error()) {
+            // The session's last word: nothing (not a heartbeat) follows it.
+            ended_here = true;
+            end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->error().code()),
+                                       reply->error().reason());
+            SendLocked(std::move(*reply));
+            ending_ = true;
+            input_closed_ = true;
+            inbox_.clear();
+          } else {
+            SendLocked(std::move(*reply));
+          }
         }
-        if (!ending_) SendLocked(std::move(*reply));
+        if (ended_here) service_->Log(absl::StrCat("session of ", peer_, " ended: ", session.error()));
       }
     }  // the session returns its problem to the cache here
     {
@@ -302,6 +346,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     outbox_.push_back(std::move(message));
     if (!write_in_flight_) {
       write_in_flight_ = true;
+      write_started_ = last_sent_;
       StartWrite(&outbox_.front());
     }
   }
@@ -330,8 +375,9 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     MaybeFinishLocked();
   }
 
-  bool HasInputLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !inbox_.empty() || input_closed_;
+  // The session thread may take the next message (or learn there is none).
+  bool CanTakeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return input_closed_ || (!inbox_.empty() && outbox_.size() <= kOutboxLimit);
   }
 
   // Finishes the stream once there is no thread left to answer and every message
@@ -345,6 +391,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   }
 
   WorkerServer::Impl* const service_;
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   const std::string peer_;
   const absl::Time created_;  // SteadyNow()
   bool admitted_ = false;
@@ -358,6 +405,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   absl::Duration liveness_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time last_received_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time write_started_ ABSL_GUARDED_BY(mu_);  // of the write in flight
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;

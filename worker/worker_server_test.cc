@@ -432,6 +432,35 @@ TEST_F(WorkerServerTest, AbruptDisconnectLeavesTheServerServing) {
   EXPECT_EQ(ready.dimension(), kColumns);
 }
 
+TEST_F(WorkerServerTest, ADrainDuringAStepEndsWithTheStatusOfItsError) {
+  v1::Setup setup = SgdSetup(0, 1);
+  setup.mutable_algorithm()->Clear();
+  setup.mutable_algorithm()->set_name("echo");
+  setup.mutable_algorithm()->mutable_echo()->set_dimension(2);
+  setup.mutable_algorithm()->mutable_echo()->set_delay_s(30);
+  Session session(server_->port());
+  ASSERT_TRUE(session.Write(SetupMessage(setup)));
+  FromWorker ready;
+  do {
+    ready = session.Read();
+  } while (ready.has_heartbeat());
+  ASSERT_TRUE(ready.has_ready()) << ready.ShortDebugString();
+  ASSERT_TRUE(session.Write(QueryMessage(1, Encode({1, 2}))));
+  // The 30 s step is under way (its thread sleeps); the drain ends it at once.
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Milliseconds(200));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  FromWorker error;
+  do {
+    error = session.Read();
+  } while (error.has_heartbeat());
+  EXPECT_EQ(error.error().reason(), "the worker is shutting down");
+  EXPECT_TRUE(session.Ended());
+  const grpc::Status status = session.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(status.error_message(), "the worker is shutting down");
+}
+
 TEST_F(WorkerServerTest, ShutdownEndsALiveSessionWithinTheGrace) {
   Session session(server_->port());
   ASSERT_TRUE(session.Write(SetupMessage(SgdSetup())));
