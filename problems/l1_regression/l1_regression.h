@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/eigen.h"
+#include "problems/digest.h"
 #include "problems/problem.h"
 
 namespace aia {
@@ -60,6 +61,10 @@ class L1Regression : public DecomposableProblem {
 
   // One piece per row: pieces() == rows().
   int64_t pieces() const override { return a_.rows(); }
+  // Every instance holds every row: every shard's digest is this one's.
+  std::string digest() const override { return RowsDigest(a_, b_, nullptr); }
+  std::string ShardDigest(int, int) const override { return digest(); }
+  int64_t memory_bytes() const override { return (a_.size() + b_.size()) * sizeof(double); }
   // c = 0, no rows, every bound infinite.
   const LinearConstraints& first_stage() const override { return first_stage_; }
   // Piece j at x: value |r_j|, subgradient sign(r_j) a_j (sign(0) = 0), always

@@ -253,5 +253,22 @@ TEST(L1Regression, RefusesNumbersTheMasterLpCannotTake) {
       absl::StatusCode::kInvalidArgument, "huge_label.csv: row 2, the label");
 }
 
+TEST(L1Regression, EveryInstanceHasTheDigestOfAllRows) {
+  const char kSpec[] = R"pb(
+    name: "l1_regression"
+    synthetic { rows: 12 columns: 3 seed: 4 }
+  )pb";
+  std::unique_ptr<L1Regression> central = MustBuild(ParseSpec(kSpec));
+  ASSERT_NE(central, nullptr);
+  EXPECT_THAT(central->digest(), ::testing::MatchesRegex("fnv1a64:[0-9a-f]{16}"));
+  EXPECT_EQ(central->ShardDigest(1, 3), central->digest());
+  std::unique_ptr<L1Regression> other = MustBuild(ParseSpec(R"pb(
+    name: "l1_regression"
+    synthetic { rows: 12 columns: 3 seed: 5 }
+  )pb"));
+  ASSERT_NE(other, nullptr);
+  EXPECT_NE(other->digest(), central->digest());
+}
+
 }  // namespace
 }  // namespace aia
