@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "base/clock.h"
 
 namespace aia {
@@ -62,6 +63,7 @@ void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   {
     absl::MutexLock lock(&mu_);
     outbox_.push_back(std::move(first));
+    ++requests_;  // the Setup
     started_ = true;
     StartNextWriteLocked();
   }
@@ -75,6 +77,7 @@ void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
 void WorkerLink::Send(std::shared_ptr<const v1::ToWorker> message) {
   absl::MutexLock lock(&mu_);
   if (closing_ || broken_) return;
+  if (message->has_query()) ++requests_;
   outbox_.push_back(std::move(message));
   StartNextWriteLocked();
 }
@@ -137,6 +140,20 @@ void WorkerLink::OnReadDone(bool ok) {
   Event event;
   event.worker = worker_;
   event.link_id = link_id_;
+  {
+    // A reply a request, and one Error at any time (rules 2 to 6): a worker that
+    // sends more is cut off, so that it cannot grow the coordinator's queue.
+    absl::MutexLock lock(&mu_);
+    if (++replies_ > requests_ + 1) {
+      event.message.mutable_error()->set_reason(absl::StrCat(
+          "sent ", replies_, " messages for ", requests_,
+          " requests (proto/worker.proto: one reply a request)"));
+      event.message.mutable_error()->set_code(static_cast<int>(grpc::StatusCode::INTERNAL));
+      events_->Push(std::move(event));
+      context_.TryCancel();
+      return;  // no more reads; OnDone follows the cancellation
+    }
+  }
   event.message = std::move(incoming_);
   incoming_.Clear();
   events_->Push(std::move(event));

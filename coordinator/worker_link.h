@@ -111,6 +111,8 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
   absl::Mutex mu_;
   std::deque<std::shared_ptr<const v1::ToWorker>> outbox_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;  // the stream exists and has the Setup
+  int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;  // Setup and queries sent
+  int64_t replies_ ABSL_GUARDED_BY(mu_) = 0;   // messages received but heartbeats
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool writes_done_sent_ ABSL_GUARDED_BY(mu_) = false;
