@@ -70,6 +70,18 @@ bool Await(const std::function<bool()>& condition, absl::Duration timeout) {
   return true;
 }
 
+// Waits until `count` has not moved for a second (a writer held back by flow
+// control), at most 30 s; returns it.
+int AwaitStall(const std::atomic<int>& count) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  for (int settled = 0; settled < 10 && absl::Now() < deadline;) {
+    const int before = count.load();
+    absl::SleepFor(absl::Milliseconds(100));
+    settled = count.load() == before ? settled + 1 : 0;
+  }
+  return count.load();
+}
+
 // A daemon with small bounds, so that attacks reach them quickly.
 class Daemon {
  public:
@@ -261,13 +273,7 @@ TEST(Hostile, AQueryFloodWithoutReadsIsHeldByFlowControlAndCancelledAtOnce) {
     }
   });
   // The writes stall once the worker's inbox and the HTTP/2 windows are full.
-  int stalled_at = -1;
-  for (int settled = 0; settled < 10;) {
-    const int now = written.load();
-    absl::SleepFor(absl::Milliseconds(200));
-    settled = written.load() == now ? settled + 1 : 0;
-    stalled_at = written.load();
-  }
+  const int stalled_at = AwaitStall(written);
   const double rss_flooded = RssMiB(daemon.pid());
   const int threads_flooded = Threads(daemon.pid());
   EXPECT_LT(stalled_at, 200);
@@ -313,13 +319,7 @@ TEST(Hostile, AClientThatNeverReadsAnswersIsHeldAndThenDropped) {
       ++written;
     }
   });
-  int stalled_at = -1;
-  for (int settled = 0; settled < 10;) {
-    const int now = written.load();
-    absl::SleepFor(absl::Milliseconds(100));
-    settled = written.load() == now ? settled + 1 : 0;
-    stalled_at = written.load();
-  }
+  const int stalled_at = AwaitStall(written);
   const double rss_held = RssMiB(daemon.pid());
   EXPECT_LT(stalled_at, 300);
   EXPECT_LT(rss_held - rss_before, 64) << "the daemon keeps answers nobody reads";

@@ -114,24 +114,10 @@ WorkerProcess::WorkerProcess(const std::string& data_root, const std::string& li
   close(out[1]);
   close(null_fd);
   pid_ = pid;
-  std::string line;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    char buffer[256];
-    const ssize_t n = read(out[0], buffer, sizeof(buffer));
-    if (n <= 0) break;
-    line.append(buffer, n);
-  }
+  std::string said;
+  address_ = ReadAnnouncedAddress(out[0], absl::Seconds(10), &said);
   close(out[0]);
-  const std::string marker = "listening on ";
-  const size_t at = line.find(marker);
-  if (at == std::string::npos) {
-    ADD_FAILURE() << "aia_worker did not announce its address; said: " << line;
-    return;
-  }
-  address_ = line.substr(at + marker.size(), line.find('\n') - at - marker.size());
+  if (address_.empty()) ADD_FAILURE() << "aia_worker did not announce its address; said: " << said;
 }
 
 WorkerProcess::~WorkerProcess() {
@@ -240,6 +226,24 @@ BackgroundProcess::~BackgroundProcess() {
     kill(pid_, SIGKILL);
   }
   Wait(absl::Seconds(5));
+}
+
+std::string ReadAnnouncedAddress(int fd, absl::Duration timeout, std::string* said) {
+  std::string line;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    char buffer[256];
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    line.append(buffer, n);
+  }
+  line = line.substr(0, line.find('\n'));
+  if (said != nullptr) *said = line;
+  const std::string marker = "listening on ";
+  const size_t at = line.find(marker);
+  return at == std::string::npos ? "" : line.substr(at + marker.size());
 }
 
 int UnusedPort() {

@@ -99,6 +99,11 @@ class BackgroundProcess {
 // A loopback port with nothing listening on it (bound, then released).
 int UnusedPort();
 
+// Reads `fd` (a child's stdout) until its first line, at most `timeout`; returns
+// what follows "listening on " in it ("HOST:PORT"), or "" (and the line in
+// *said, if given) when the line does not say that or never comes.
+std::string ReadAnnouncedAddress(int fd, absl::Duration timeout, std::string* said = nullptr);
+
 // A fresh empty directory under the test's temporary directory.
 std::string NewTempDir(const std::string& name);
 

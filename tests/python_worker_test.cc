@@ -4,7 +4,6 @@
 // longer than the liveness bound (no HTTP/2 ping policy to trip over), be lost
 // when frozen, and be refused when it breaks a rule of the contract.
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,24 +93,10 @@ class PythonWorker {
     }
     close(out[1]);
     // "python worker listening on 127.0.0.1:PORT", within 30 s.
-    std::string line;
-    const absl::Time deadline = absl::Now() + absl::Seconds(30);
-    while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
-      pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char chunk[256];
-      const ssize_t n = read(out[0], chunk, sizeof(chunk));
-      if (n <= 0) break;
-      line.append(chunk, n);
-    }
+    std::string said;
+    address_ = testing::ReadAnnouncedAddress(out[0], absl::Seconds(30), &said);
     close(out[0]);
-    const std::string marker = "listening on ";
-    const size_t at = line.find(marker);
-    if (at == std::string::npos) {
-      ADD_FAILURE() << "the Python worker did not start: '" << line << "'";
-      return;
-    }
-    address_ = line.substr(at + marker.size(), line.find('\n') - at - marker.size());
+    if (address_.empty()) ADD_FAILURE() << "the Python worker did not start: '" << said << "'";
   }
   ~PythonWorker() {
     if (pid_ <= 0) return;

@@ -4,7 +4,6 @@
 // summary.json) names the worker and the cause, the worker's stderr names the refused
 // peer's address. Failing runs use limits.connect_timeout_s=2; every wait is bounded.
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,6 +24,7 @@
 namespace aia {
 namespace {
 
+using ::aia::testing::ReadAnnouncedAddress;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
@@ -92,25 +92,12 @@ class Worker {
     }
     close(out[1]);
     close(err);
-    std::string line;
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (line.find('\n') == std::string::npos && absl::Now() < deadline) {
-      pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buffer[256];
-      const ssize_t n = read(out[0], buffer, sizeof(buffer));
-      if (n <= 0) break;
-      line.append(buffer, n);
-    }
+    const std::string announced = ReadAnnouncedAddress(out[0], absl::Seconds(10));
     close(out[0]);
-    const std::string marker = "listening on ";
-    const size_t at = line.find(marker);
-    if (at == std::string::npos) {
+    if (announced.empty()) {
       ADD_FAILURE() << "aia_worker did not start; stderr: " << Log();
       return;
     }
-    const std::string announced =
-        line.substr(at + marker.size(), line.find('\n') - at - marker.size());
     port_ = announced.substr(announced.rfind(':') + 1);
   }
   ~Worker() {
