@@ -44,7 +44,7 @@ extern "C" int clock_gettime(clockid_t clock, timespec* out) {
 extern "C" int gettimeofday(timeval* out, void*) {
   timespec now;
   const int result = clock_gettime(CLOCK_REALTIME, &now);
-  if (result == 0 && out != nullptr) {
+  if (result == 0) {
     out->tv_sec = now.tv_sec;
     out->tv_usec = now.tv_nsec / 1000;
   }
