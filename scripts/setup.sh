@@ -11,6 +11,8 @@ packages=(
   zlib1g-dev
   liblinear-tools   # heart_scale, the example's data
   python3-numpy     # tests check that NumPy loads the history
+  prometheus-cpp-dev   # the metrics endpoints (metrics/)
+  prometheus        # tests: promtool check metrics, and a server that scrapes a worker
 )
 
 missing=()
