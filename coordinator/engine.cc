@@ -497,9 +497,9 @@ class Run {
     if (event.kind == Event::Kind::kClosed) {
       if (slot.state == WorkerState::kStopped) return absl::OkStatus();
       if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
-      const grpc::Status& s = event.status;
-      return Lose(w, absl::StrCat(context, "the stream ended (", s.error_code(),
-                                  s.error_message().empty() ? "" : ": ", s.error_message(), ")"));
+      const absl::Status& s = event.status;
+      return Lose(w, absl::StrCat(context, "the stream ended (", static_cast<int>(s.code()),
+                                  s.message().empty() ? "" : ": ", s.message(), ")"));
     }
     const v1::FromWorker& message = event.message;
     if (message.has_error()) return Lose(w, context + ValidUtf8(message.error().reason()));

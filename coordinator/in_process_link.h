@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "coordinator/worker_link.h"
+#include "coordinator/link.h"
 #include "worker/problem_cache.h"
 #include "worker/session.h"
 

@@ -7,26 +7,6 @@
 
 namespace aia {
 
-void EventQueue::Push(Event event) {
-  absl::MutexLock lock(&mu_);
-  events_.push_back(std::move(event));
-}
-
-bool EventQueue::PopUntil(absl::Time deadline, Event* event) {
-  absl::MutexLock lock(&mu_);
-  auto nonempty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty(); };
-  // Waits in slices of at most 100 ms against the steady clock, so that a jump of
-  // the wall clock (which absl's waits are measured on) cannot stretch a timeout.
-  while (!nonempty()) {
-    const absl::Duration left = deadline - SteadyNow();
-    if (left <= absl::ZeroDuration()) return false;
-    mu_.AwaitWithTimeout(absl::Condition(&nonempty), std::min(left, absl::Milliseconds(100)));
-  }
-  *event = std::move(events_.front());
-  events_.pop_front();
-  return true;
-}
-
 namespace {
 
 int64_t SteadyNanos() { return absl::ToUnixNanos(SteadyNow()); }
@@ -54,18 +34,16 @@ void WorkerLink::SendHeartbeat() {
   // Not before the Setup (rule 1); behind a large message a heartbeat would only
   // add to the queue.
   if (!started_ || closing_ || broken_ || outbox_.size() > 1) return;
-  outbox_.push_back(*heartbeat);
-  StartNextWriteLocked();
+  WriteLocked(*heartbeat);
 }
 
 void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   stub_->async()->Session(&context_, this);
   {
     absl::MutexLock lock(&mu_);
-    outbox_.push_back(std::move(first));
     ++requests_;  // the Setup
     started_ = true;
-    StartNextWriteLocked();
+    WriteLocked(std::move(first));
   }
   StartRead(&incoming_);
   // Writes are started from the central loop, outside reactions: hold the call
@@ -78,15 +56,14 @@ void WorkerLink::Send(std::shared_ptr<const v1::ToWorker> message) {
   absl::MutexLock lock(&mu_);
   if (closing_ || broken_) return;
   if (message->has_query()) ++requests_;
-  outbox_.push_back(std::move(message));
-  StartNextWriteLocked();
+  WriteLocked(std::move(message));
 }
 
 void WorkerLink::Close() {
   absl::MutexLock lock(&mu_);
   if (closing_) return;
   closing_ = true;
-  StartNextWriteLocked();
+  if (!outbox_.in_flight()) MaybeWritesDoneLocked();
   ReleaseHoldLocked();
 }
 
@@ -112,15 +89,15 @@ bool WorkerLink::AwaitDone(absl::Time deadline) {
   return true;
 }
 
-void WorkerLink::StartNextWriteLocked() {
-  if (write_in_flight_ || broken_) return;
-  if (!outbox_.empty()) {
-    write_in_flight_ = true;
-    StartWrite(outbox_.front().get());
-  } else if (closing_ && !writes_done_sent_) {
-    writes_done_sent_ = true;
-    StartWritesDone();
-  }
+void WorkerLink::WriteLocked(std::shared_ptr<const v1::ToWorker> message) {
+  if (broken_) return;
+  if (const auto* next = outbox_.Push(std::move(message))) StartWrite(next->get());
+}
+
+void WorkerLink::MaybeWritesDoneLocked() {
+  if (broken_ || !closing_ || writes_done_sent_) return;
+  writes_done_sent_ = true;
+  StartWritesDone();
 }
 
 void WorkerLink::OnReadDone(bool ok) {
@@ -162,14 +139,17 @@ void WorkerLink::OnReadDone(bool ok) {
 
 void WorkerLink::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
-  outbox_.pop_front();
-  write_in_flight_ = false;
   if (!ok) {
     broken_ = true;  // the stream is gone; OnDone will tell why
-    outbox_.clear();
+    outbox_.Clear();
+    outbox_.Done();
     return;
   }
-  StartNextWriteLocked();
+  if (const auto* next = outbox_.Done()) {
+    StartWrite(next->get());
+  } else {
+    MaybeWritesDoneLocked();
+  }
 }
 
 void WorkerLink::OnDone(const grpc::Status& status) {
@@ -177,7 +157,8 @@ void WorkerLink::OnDone(const grpc::Status& status) {
   event.kind = Event::Kind::kClosed;
   event.worker = worker_;
   event.link_id = link_id_;
-  event.status = status;
+  event.status = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                              status.error_message());
   events_->Push(std::move(event));
   absl::MutexLock lock(&mu_);
   done_ = true;

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "base/clock.h"
 #include "base/interrupt.h"
+#include "base/write_queue.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/worker.grpc.pb.h"
@@ -183,16 +184,14 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
-    outbox_.pop_front();
-    write_in_flight_ = false;
     if (!ok) {
       // The stream is broken: stop working on it at once.
-      outbox_.clear();
+      outbox_.Clear();
+      outbox_.Done();
       StopWorkLocked();
-    } else if (!outbox_.empty()) {
-      write_in_flight_ = true;
+    } else if (const FromWorker* next = outbox_.Done()) {
       write_started_ = SteadyNow();
-      StartWrite(&outbox_.front());
+      StartWrite(next);
     }
     MaybeFinishLocked();
   }
@@ -259,7 +258,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     }
     // A heartbeat only when nothing is being written: one queued behind a message
     // the client does not read would only add to the queue.
-    if (heartbeat_ > absl::ZeroDuration() && !write_in_flight_ && now - last_sent_ >= heartbeat_) {
+    if (heartbeat_ > absl::ZeroDuration() && !outbox_.in_flight() && now - last_sent_ >= heartbeat_) {
       FromWorker heartbeat;
       heartbeat.mutable_heartbeat();
       SendLocked(std::move(heartbeat));
@@ -269,13 +268,13 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     if (!read_paused_ && !input_closed_ && now - last_received_ > liveness_) {
       why = absl::StrCat("the coordinator sent nothing for ", absl::FormatDuration(liveness_),
                          " (its heartbeats)");
-    } else if (write_in_flight_ && now - write_started_ > liveness_) {
+    } else if (outbox_.in_flight() && now - write_started_ > liveness_) {
       // A coordinator that does not read would otherwise hold the session (and
       // its thread, waiting to send) for good.
       why = absl::StrCat("the coordinator read nothing for ", absl::FormatDuration(liveness_));
     }
     if (why.empty()) return "";
-    const bool stalled = write_in_flight_ && now - write_started_ > liveness_;
+    const bool stalled = outbox_.in_flight() && now - write_started_ > liveness_;
     EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), /*send_error=*/!stalled);
     // A write that never completes would keep the stream from finishing: cancel it.
     if (stalled) context_->TryCancel();
@@ -343,11 +342,9 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   void SendLocked(FromWorker message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (done_ || finished_ || broken_) return;
     last_sent_ = SteadyNow();
-    outbox_.push_back(std::move(message));
-    if (!write_in_flight_) {
-      write_in_flight_ = true;
+    if (const FromWorker* next = outbox_.Push(std::move(message))) {
       write_started_ = last_sent_;
-      StartWrite(&outbox_.front());
+      StartWrite(next);
     }
   }
 
@@ -383,7 +380,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   // Finishes the stream once there is no thread left to answer and every message
   // is written.
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || done_ || write_in_flight_) return;
+    if (finished_ || done_ || outbox_.in_flight()) return;
     const bool no_thread = thread_started_ ? thread_done_ : (ending_ || input_closed_);
     if (!no_thread) return;
     finished_ = true;
@@ -400,14 +397,13 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   absl::Mutex mu_;
   ToWorker incoming_;  // the read in flight
   std::deque<ToWorker> inbox_ ABSL_GUARDED_BY(mu_);
-  std::deque<FromWorker> outbox_ ABSL_GUARDED_BY(mu_);  // front is the write in flight
+  WriteQueue<FromWorker> outbox_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Duration liveness_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time last_received_ ABSL_GUARDED_BY(mu_);
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);  // of the write in flight
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
-  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool input_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;

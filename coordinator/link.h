@@ -1,0 +1,72 @@
+// Link: the coordinator's end of one worker's session, whatever carries it, and
+// the EventQueue through which every link hands what it receives to the central
+// loop. WorkerLink (worker_link.h) is a gRPC stream; InProcessLink
+// (in_process_link.h) runs the worker in this process. Nothing here depends on
+// gRPC.
+//
+// Lifetime of a link: Start() once; Close() once when the run no longer needs the
+// worker; AwaitDone() before destroying it.
+#ifndef AIA_COORDINATOR_LINK_H_
+#define AIA_COORDINATOR_LINK_H_
+
+#include <deque>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "proto/worker.pb.h"
+
+namespace aia {
+
+struct Event {
+  enum class Kind {
+    kMessage,  // `message` arrived from the worker
+    kClosed,   // the stream ended with `status`
+  };
+  Kind kind = Kind::kMessage;
+  int worker = -1;
+  // Which link of the worker sent it (a rejoined worker has a new link; events
+  // of the old one are stale).
+  int link_id = 0;
+  v1::FromWorker message;
+  // kClosed: how the stream ended (a gRPC status code is an absl::StatusCode).
+  absl::Status status;
+};
+
+// A multi-producer, single-consumer queue of Events.
+class EventQueue {
+ public:
+  void Push(Event event);
+  // Pops the oldest event into *event; false if none came before `deadline`.
+  bool PopUntil(absl::Time deadline, Event* event);
+
+ private:
+  absl::Mutex mu_;
+  std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
+};
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Opens the session and sends `first` (the Setup).
+  virtual void Start(std::shared_ptr<const v1::ToWorker> first) = 0;
+  // Queues `message`; messages are delivered in order. The message is shared so
+  // that one broadcast message can serve every link.
+  virtual void Send(std::shared_ptr<const v1::ToWorker> message) = 0;
+  // No more messages: ends the session after the queued ones.
+  virtual void Close() = 0;
+  // Abandons the session (a lost or unresponsive worker).
+  virtual void Cancel() = 0;
+  // Waits for the session to end; false if it did not by `deadline` (a
+  // SteadyNow() time). A link may be destroyed only after this returned true.
+  virtual bool AwaitDone(absl::Time deadline) = 0;
+  // When the last message of any kind (heartbeats included) arrived, as a
+  // SteadyNow() time; InfiniteFuture for a link that cannot fall silent.
+  virtual absl::Time last_received() const = 0;
+};
+
+}  // namespace aia
+
+#endif  // AIA_COORDINATOR_LINK_H_
