@@ -88,7 +88,8 @@ absl::StatusOr<HttpResponse> HttpGet(const std::string& host, int port, const st
   const size_t end = reply.find("\r\n\r\n");
   if (reply.rfind("HTTP/", 0) != 0 || space == std::string::npos || end == std::string::npos ||
       !absl::SimpleAtoi(reply.substr(space + 1, 3), &response.status)) {
-    return absl::UnavailableError(absl::StrCat(where, ": not an HTTP reply: ", reply.substr(0, 80)));
+    return absl::UnavailableError(
+        absl::StrCat(where, ": not an HTTP reply: ", reply.substr(0, 80)));
   }
   response.body = reply.substr(end + 4);
   return response;

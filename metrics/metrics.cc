@@ -31,8 +31,8 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Listen(const std::string& host
     metrics->exposer_ = std::make_unique<prometheus::Exposer>(host_port, /*num_threads=*/2);
   } catch (const std::exception& e) {
     // civetweb reports a port it cannot bind by throwing from the constructor.
-    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", host_port,
-                                               " (in use, or not an address here)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", host_port, " (in use, or not an address here)"));
   }
   metrics->exposer_->RegisterCollectable(metrics->registry_);
   const std::vector<int> ports = metrics->exposer_->GetListeningPorts();

@@ -26,10 +26,10 @@ const prometheus::Histogram::BucketBoundaries& StepBuckets() {
 }  // namespace
 
 WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
-    : sessions_active_(NewGauge(registry, "aia_worker_sessions_active",
-                                "Sessions admitted and not yet ended.")),
-      sessions_started_(NewCounter(registry, "aia_worker_sessions_started_total",
-                                   "Sessions admitted.")),
+    : sessions_active_(
+          NewGauge(registry, "aia_worker_sessions_active", "Sessions admitted and not yet ended.")),
+      sessions_started_(
+          NewCounter(registry, "aia_worker_sessions_started_total", "Sessions admitted.")),
       answers_(NewCounter(registry, "aia_worker_answers_total", "Answers sent.")),
       step_seconds_(prometheus::BuildHistogram()
                         .Name("aia_worker_step_seconds")
@@ -83,7 +83,9 @@ void WorkerMetrics::Answered(double step_seconds) {
   step_seconds_.Observe(step_seconds);
 }
 
-void WorkerMetrics::Received(int64_t bytes) { received_bytes_.Increment(static_cast<double>(bytes)); }
+void WorkerMetrics::Received(int64_t bytes) {
+  received_bytes_.Increment(static_cast<double>(bytes));
+}
 
 void WorkerMetrics::Sent(int64_t bytes) { sent_bytes_.Increment(static_cast<double>(bytes)); }
 

@@ -4,6 +4,7 @@
 //   aia_worker --listen=127.0.0.1:7070 --data_root=/srv/data
 //   aia_worker --listen=0.0.0.0:7070 --data_root=/srv/data --tls_cert=worker0.pem
 //       --tls_key=worker0.key --tls_ca=ca.pem --token_file=token   (one line)
+//   aia_worker --listen=127.0.0.1:7070 --metrics_listen=127.0.0.1:9464
 //
 // Exit status: 0 after SIGTERM/SIGINT, 1 cannot listen, 2 bad usage or credentials
 // (a bad --tls_*/--token_file file, or a non-loopback --listen without TLS and
@@ -33,6 +34,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "metrics/metrics.h"
+#include "metrics/worker_metrics.h"
 #include "security/credentials.h"
 #include "security/refusal_log.h"
 #include "worker/worker_server.h"
@@ -61,6 +64,9 @@ ABSL_FLAG(std::string, token_file, "",
           "loopback only)");
 ABSL_FLAG(bool, insecure, false,
           "allow plaintext without authentication on a non-loopback --listen address");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT to serve Prometheus metrics on at /metrics (plaintext HTTP, counts "
+          "only; port 0 picks one); empty: no metrics");
 ABSL_FLAG(double, shutdown_grace_s, 5,
           "on SIGTERM, seconds running sessions get to end before they are cancelled and "
           "the daemon exits (a worker step still running then is abandoned)");
@@ -125,6 +131,8 @@ int main(int argc, char** argv) {
         [](const std::string& line) { std::fprintf(stderr, "aia_worker: %s\n", line.c_str()); });
   }
 
+  // Declared before the server, so it outlives the server's calls into it.
+  std::unique_ptr<aia::Metrics> metrics;
   aia::WorkerServer::Options options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.credentials = security->credentials;
@@ -151,6 +159,20 @@ int main(int argc, char** argv) {
       return 2;
     }
     *field = absl::Seconds(value);
+  }
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+      !metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<aia::Metrics>> listening = aia::Metrics::Listen(metrics_listen);
+    if (!listening.ok()) {
+      std::fprintf(stderr, "aia_worker: --metrics_listen: %s\n",
+                   std::string(listening.status().message()).c_str());
+      return listening.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    metrics = std::move(listening).value();
+    options.observer = std::make_shared<aia::WorkerMetrics>(metrics->registry());
+    const std::string metrics_host = metrics_listen.substr(0, metrics_listen.rfind(':'));
+    std::fprintf(stderr, "aia_worker: metrics on http://%s:%d/metrics\n", metrics_host.c_str(),
+                 metrics->port());
   }
   RaiseFileLimit();
   auto server = aia::WorkerServer::Start(options);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -57,6 +58,10 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
 
   const Options& options() const { return options_; }
   ProblemCache& cache() { return cache_; }
+  WorkerObserver* observer() const { return options_.observer.get(); }
+  void ReportCache() {
+    if (observer() != nullptr) observer()->ProblemCacheChanged(cache_.size(), cache_.bytes());
+  }
   void Log(const std::string& line) const {
     if (options_.log) {
       options_.log(line);
@@ -136,8 +141,12 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
       // finishes, nothing queued is answered (rule 6).
       input_closed_ = true;
       inbox_.clear();
+      NoteEndLocked(SessionEnd::kClosed);
       MaybeFinishLocked();
       return;
+    }
+    if (WorkerObserver* observer = service_->observer()) {
+      observer->Received(static_cast<int64_t>(incoming_.ByteSizeLong()));
     }
     last_received_ = SteadyNow();
     if (input_closed_ || finished_) return;  // ending, cancelled or broken
@@ -147,6 +156,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     }
     if (!thread_started_) {
       if (!incoming_.has_setup()) {
+        NoteEndLocked(SessionEnd::kError);
         EndLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                "the first message of a session must be a Setup"),
                   /*send_error=*/true);
@@ -166,6 +176,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
         std::thread([this] { Run(); }).detach();
       } catch (const std::system_error&) {
         --refs_;
+        NoteEndLocked(SessionEnd::kError);
         EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                "the worker cannot start a thread for the session"),
                   /*send_error=*/true);
@@ -188,6 +199,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
       // The stream is broken: stop working on it at once.
       outbox_.Clear();
       outbox_.Done();
+      NoteEndLocked(SessionEnd::kCancelled);
       StopWorkLocked();
     } else if (const FromWorker* next = outbox_.Done()) {
       write_started_ = SteadyNow();
@@ -198,6 +210,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
 
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
+    NoteEndLocked(SessionEnd::kCancelled);
     StopWorkLocked();
     MaybeFinishLocked();
   }
@@ -220,13 +233,18 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
 
   void Unref() {
     bool last;
+    std::optional<SessionEnd> end_cause;
     {
       absl::MutexLock lock(&mu_);
       last = --refs_ == 0;
+      end_cause = end_cause_;
     }
     if (!last) return;
     WorkerServer::Impl* service = service_;
     const bool admitted = admitted_;
+    if (admitted && service->observer() != nullptr) {
+      service->observer()->SessionEnded(end_cause.value_or(SessionEnd::kClosed));
+    }
     if (admitted) service->Unregister(this);
     delete this;
     if (admitted) service->SessionGone();
@@ -249,6 +267,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     const absl::Duration deadline = service_->options().setup_deadline;
     if (!thread_started_) {
       if (now - created_ <= deadline) return "";
+      NoteEndLocked(SessionEnd::kSetupDeadline);
       EndLocked(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                              absl::StrCat("no Setup within ", absl::FormatDuration(deadline),
                                           " (--setup_deadline_s)")),
@@ -275,6 +294,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     }
     if (why.empty()) return "";
     const bool stalled = outbox_.in_flight() && now - write_started_ > liveness_;
+    NoteEndLocked(SessionEnd::kLiveness);
     EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, why), /*send_error=*/!stalled);
     // A write that never completes would keep the stream from finishing: cancel it.
     if (stalled) context_->TryCancel();
@@ -285,6 +305,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   void End(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
     if (finished_ || done_ || ending_) return;
+    NoteEndLocked(SessionEnd::kShutdown);
     EndLocked(status, /*send_error=*/true);
   }
 
@@ -303,6 +324,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
           if (inbox_.empty()) break;  // closed or stopped
           message = std::move(inbox_.front());
           inbox_.pop_front();
+          if (message.has_stop()) NoteEndLocked(SessionEnd::kStopped);
           if (read_paused_ && !input_closed_) {
             read_paused_ = false;
             last_received_ = SteadyNow();  // silence is counted while reading only
@@ -310,6 +332,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
           }
         }
         std::optional<FromWorker> reply = session.Handle(message);
+        if (message.has_setup()) service_->ReportCache();  // the problem was taken out
         if (!reply.has_value()) continue;
         bool ended_here = false;
         {
@@ -318,6 +341,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
           if (reply->has_error()) {
             // The session's last word: nothing (not a heartbeat) follows it.
             ended_here = true;
+            NoteEndLocked(SessionEnd::kError);
             end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->error().code()),
                                        reply->error().reason());
             SendLocked(std::move(*reply));
@@ -331,6 +355,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
         if (ended_here) service_->Log(absl::StrCat("session of ", peer_, " ended: ", session.error()));
       }
     }  // the session returns its problem to the cache here
+    service_->ReportCache();
     {
       absl::MutexLock lock(&mu_);
       thread_done_ = true;
@@ -341,11 +366,20 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
 
   void SendLocked(FromWorker message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (done_ || finished_ || broken_) return;
+    if (WorkerObserver* observer = service_->observer()) {
+      observer->Sent(static_cast<int64_t>(message.ByteSizeLong()));
+      if (message.has_answer()) observer->Answered(message.answer().compute_s());
+    }
     last_sent_ = SteadyNow();
     if (const FromWorker* next = outbox_.Push(std::move(message))) {
       write_started_ = last_sent_;
       StartWrite(next);
     }
+  }
+
+  // Records why the session ends, for the observer; the first cause stands.
+  void NoteEndLocked(SessionEnd cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!end_cause_.has_value()) end_cause_ = cause;
   }
 
   // No more work: queued messages are dropped and a simulated delay in progress
@@ -404,6 +438,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   absl::Time last_sent_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time write_started_ ABSL_GUARDED_BY(mu_);  // of the write in flight
   grpc::Status end_status_ ABSL_GUARDED_BY(mu_);
+  std::optional<SessionEnd> end_cause_ ABSL_GUARDED_BY(mu_);  // for the observer
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool input_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
@@ -423,10 +458,12 @@ grpc::ServerBidiReactor<ToWorker, FromWorker>* WorkerServer::Impl::Session(
 bool WorkerServer::Impl::Admit(SessionReactor* session, grpc::Status* refusal) {
   absl::MutexLock lock(&mu_);
   if (draining_) {
+    if (observer() != nullptr) observer()->SessionRefused(SessionRefusal::kDraining);
     *refusal = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the worker is shutting down");
     return false;
   }
   if (static_cast<int>(sessions_.size()) >= options_.max_sessions) {
+    if (observer() != nullptr) observer()->SessionRefused(SessionRefusal::kFull);
     *refusal = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                             absl::StrCat("the worker serves its limit of ", options_.max_sessions,
                                          " sessions (--max_sessions)"));
@@ -434,6 +471,7 @@ bool WorkerServer::Impl::Admit(SessionReactor* session, grpc::Status* refusal) {
   }
   sessions_.insert(session);
   ++objects_;
+  if (observer() != nullptr) observer()->SessionStarted();
   return true;
 }
 

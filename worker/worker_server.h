@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
+#include "metrics/worker_observer.h"
 
 namespace aia {
 
@@ -66,6 +67,9 @@ class WorkerServer {
     // Receives a line per refused or ended session (peer address and why); null
     // prints "aia_worker: LINE" on stderr.
     std::function<void(const std::string&)> log;
+
+    // Told of sessions, answers and bytes (metrics/worker_observer.h); null: off.
+    std::shared_ptr<WorkerObserver> observer;
   };
 
   static absl::StatusOr<std::unique_ptr<WorkerServer>> Start(const Options& options);
