@@ -27,8 +27,7 @@ const char* StateName(WorkerState state) {
 }
 
 WorkerPool::WorkerPool(Options options)
-    : options_(std::move(options)),
-      heartbeats_(absl::Seconds(options_.limits.keepalive_s / 4)) {
+    : options_(std::move(options)), heartbeats_(absl::Seconds(options_.limits.keepalive_s / 4)) {
   for (const std::string& address : options_.addresses) {
     slots_.emplace_back();
     slots_.back().address = address;
@@ -111,10 +110,10 @@ absl::StatusOr<std::vector<std::pair<int, std::string>>> WorkerPool::Connect() {
 }
 
 std::string WorkerPool::ConnectFailure(int w, bool timed_out) const {
-  std::string cause = timed_out ? absl::StrCat("cannot connect within ",
-                                               options_.limits.connect_timeout_s,
-                                               " s (limits.connect_timeout_s)")
-                                : "cannot connect";
+  std::string cause =
+      timed_out ? absl::StrCat("cannot connect within ", options_.limits.connect_timeout_s,
+                               " s (limits.connect_timeout_s)")
+                : "cannot connect";
   if (options_.diagnose_connect_failure) {
     const std::string why = options_.diagnose_connect_failure(slots_[w].address);
     if (!why.empty()) absl::StrAppend(&cause, ": ", why);
@@ -203,9 +202,9 @@ std::optional<std::string> WorkerPool::TryRejoin(
   }
   if (now < slot.next_rejoin) return std::nullopt;
   slot.next_rejoin = now + absl::Seconds(options_.limits.rejoin_interval_s);
-  const grpc_connectivity_state connectivity =
-      slot.channel != nullptr ? slot.channel->GetState(/*try_to_connect=*/true)
-                              : GRPC_CHANNEL_SHUTDOWN;
+  const grpc_connectivity_state connectivity = slot.channel != nullptr
+                                                   ? slot.channel->GetState(/*try_to_connect=*/true)
+                                                   : GRPC_CHANNEL_SHUTDOWN;
   if (connectivity == GRPC_CHANNEL_TRANSIENT_FAILURE || connectivity == GRPC_CHANNEL_SHUTDOWN) {
     slot.channel = NewChannel(w);  // a fresh channel skips gRPC's reconnect backoff
     return std::nullopt;

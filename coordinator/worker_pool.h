@@ -112,7 +112,7 @@ class WorkerPool {
   void OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup);
 
   struct Loss {
-    bool was_running = false;  // it was answering queries
+    bool was_running = false;    // it was answering queries
     bool rejoin_failed = false;  // it was already lost, and a rejoin attempt failed
   };
   // Worker w is out: its link is retired, the cause kept, a rejoin scheduled (if

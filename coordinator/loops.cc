@@ -1,0 +1,200 @@
+// The central loops of a Run (run.h): asynchronous (one answer, one central step,
+// the next query to that worker), synchronous rounds, and the task pool.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "algorithms/typed_algorithm.h"
+#include "base/clock.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
+#include "base/version.h"
+#include "coordinator/run.h"
+
+namespace aia {
+
+absl::Status Run::AsynchronousLoop() {
+  while (true) {
+    Event event;
+    ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+    if (wake == Wake::kTimeUp) return StopOnTime();
+    if (wake != Wake::kAnswer) continue;
+    const int w = event.worker;
+    const v1::Answer& answer = event.message.answer();
+    absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), w, *central_);
+    if (!query.ok()) {
+      if (query.status().code() == absl::StatusCode::kDataLoss) {
+        RETURN_IF_ERROR(
+            Lose(w, absl::StrCat("sent a malformed answer: ", query.status().message())));
+        continue;
+      }
+      return absl::Status(query.status().code(),
+                          absl::StrCat("central step on the answer of ", Name(w),
+                                       " failed: ", query.status().message()));
+    }
+    const std::vector<WorkerAnswer> answers = {{w, answer.payload()}};
+    ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), {w}, answers));
+    if (stop) return absl::OkStatus();
+    SendLatestQuery(w);
+    last_step_.clear();
+    last_step_.emplace_back(w, std::move(event.message));
+  }
+}
+
+absl::Status Run::SynchronousLoop() {
+  round_.clear();
+  for (int w = 0; w < count(); ++w) {
+    if (workers_[w].state == WorkerState::kRunning) round_.insert({w, std::nullopt});
+  }
+  while (true) {
+    if (RoundComplete()) {
+      ASSIGN_OR_RETURN(const bool stop, FinishRound());
+      if (stop) return absl::OkStatus();
+      continue;
+    }
+    Event event;
+    ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+    if (wake == Wake::kTimeUp) return StopOnTime();
+    if (wake == Wake::kAnswer) round_[event.worker] = std::move(event.message);
+  }
+}
+
+absl::Status Run::TaskPoolLoop() {
+  while (true) {
+    Dispatch();
+    if (tasks_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
+                                       [](const auto& block) { return block != nullptr; })) {
+      return absl::FailedPreconditionError(absl::StrCat("algorithm '", config_.algorithm().name(),
+                                                        "' has no task left and did not stop"));
+    }
+    Event event;
+    ASSIGN_OR_RETURN(const Wake wake, Wait(event));
+    if (wake == Wake::kTimeUp) return StopOnTime();
+    if (wake != Wake::kAnswer) continue;
+    const int w = event.worker;
+    v1::TaskBlock sent, answers;
+    sent.ParseFromString(in_flight_[w]->query().payload());
+    if (!answers.ParseFromString(event.message.answer().payload()) ||
+        answers.items_size() != sent.items_size()) {
+      RETURN_IF_ERROR(Lose(w, absl::StrCat("answered a block of ", sent.items_size(),
+                                           " tasks with a malformed block")));
+      continue;
+    }
+    in_flight_[w].reset();
+    for (int i = 0; i < answers.items_size(); ++i) {
+      absl::StatusOr<std::vector<std::string>> tasks =
+          algorithm_->UpdateTask(answers.items(i), w, *central_);
+      if (!tasks.ok()) {
+        return absl::Status(tasks.status().code(),
+                            absl::StrCat("central step on a task answer of ", Name(w),
+                                         " failed: ", tasks.status().message()));
+      }
+      for (std::string& task : *tasks) tasks_.push_back(std::move(task));
+      const std::vector<WorkerAnswer> step = {{w, answers.items(i)}};
+      ASSIGN_OR_RETURN(const bool stop, CentralStepDone(algorithm_->HistoryQuery(), {w}, step));
+      if (stop) return absl::OkStatus();
+    }
+    last_step_.clear();
+    last_step_.emplace_back(w, std::move(event.message));
+  }
+}
+
+void Run::Dispatch() {
+  for (int w = 0; w < count() && !tasks_.empty(); ++w) {
+    WorkerSlot& slot = workers_[w];
+    if (slot.state != WorkerState::kRunning || in_flight_[w] != nullptr) continue;
+    v1::TaskBlock block;
+    for (int i = 0; i < algorithm_->block_size() && !tasks_.empty(); ++i) {
+      *block.add_items() = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    auto message = std::make_shared<v1::ToWorker>();
+    v1::Query* query = message->mutable_query();
+    query->set_id(next_query_id_++);
+    query->set_iteration(state_.iteration());
+    block.SerializeToString(query->mutable_payload());
+    in_flight_[w] = message;
+    slot.outstanding = query->id();
+    slot.sent_at = SteadyNow();
+    slot.link->Send(std::move(message));
+  }
+}
+
+bool Run::RoundComplete() const {
+  for (const auto& [w, answer] : round_) {
+    if (!answer.has_value()) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<bool> Run::FinishRound() {
+  std::vector<WorkerAnswer> answers;
+  std::vector<int> members;
+  for (const auto& [w, message] : round_) {
+    answers.push_back({w, message->answer().payload()});
+    members.push_back(w);
+  }
+  if (!answers.empty()) {
+    absl::StatusOr<std::string> query = algorithm_->UpdateSynchronous(answers, *central_);
+    if (!query.ok()) {
+      return absl::Status(query.status().code(), absl::StrCat("synchronous central step failed: ",
+                                                              query.status().message()));
+    }
+    ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), members, answers));
+    if (stop) return true;
+  }
+  // The next round: every live worker, rejoined ones included.
+  last_step_.clear();
+  for (auto& [w, message] : round_) last_step_.emplace_back(w, std::move(*message));
+  round_.clear();
+  for (int w = 0; w < count(); ++w) {
+    if (workers_[w].state != WorkerState::kRunning) continue;
+    round_.insert({w, std::nullopt});
+    SendLatestQuery(w);
+  }
+  if (round_.empty()) return absl::UnavailableError("no live worker is left");
+  return false;
+}
+
+absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<int>& members,
+                                          const std::vector<WorkerAnswer>& answers) {
+  previous_query_ = std::exchange(last_query_, NewQuery(std::move(query)));
+  const v1::ToWorker& previous = *previous_query_;
+  RunState::StepInfo info;
+  info.time_s = Elapsed();
+  // The distance costs a pass over two queries: only when a rule needs it.
+  if (config_.stop().has_precision()) info.precision = Precision(previous);
+  info.algorithm_stop = algorithm_->StopNow();
+  info.algorithm_save = algorithm_->SaveNow();
+  const RunState::Decision decision =
+      synchronous_ ? state_.Round(members, info) : state_.Step(members[0], info);
+  if (decision.save) {
+    if (!info.precision.has_value()) info.precision = Precision(previous);
+    RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : members[0], info.precision, answers));
+  }
+  last_precision_ = info.precision;
+  ReportProgress(info.time_s);
+  if (decision.stop.has_value()) {
+    stop_reason_ = *decision.stop;
+    return true;
+  }
+  return false;
+}
+
+absl::Status Run::StopOnTime() {
+  stop_reason_ = "time_s";
+  // The final step is always saved.
+  if (state_.last_saved_iteration() != state_.iteration()) {
+    if (!last_precision_.has_value()) last_precision_ = Precision(*previous_query_);
+    std::vector<WorkerAnswer> answers;
+    for (const auto& [w, message] : last_step_) answers.push_back({w, message.answer().payload()});
+    RETURN_IF_ERROR(
+        SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_, answers));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aia

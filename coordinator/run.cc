@@ -1,0 +1,415 @@
+#include "coordinator/run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "algorithms/typed_algorithm.h"
+#include "base/clock.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
+#include "base/version.h"
+
+namespace aia {
+
+RunResult Run::Execute() {
+  absl::Status status = Prepare();
+  if (status.ok()) {
+    status = task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
+  }
+  // The run's time ends here, not after the workers have closed their streams.
+  end_s_ = Elapsed();
+  end_time_ = SteadyNow();
+  workers_.Shutdown(stop_reason_.empty() ? "run failed" : stop_reason_, end_time_);
+  return Finish(status);
+}
+
+WorkerPool::Options Run::PoolOptions(const RunOptions& options, const ResolvedLimits& limits) {
+  WorkerPool::Options pool;
+  pool.addresses = options.workers;
+  pool.in_process = options.in_process;
+  pool.data_root = options.data_root;
+  pool.credentials = options.credentials;
+  pool.tls_server_name = options.tls_server_name;
+  pool.diagnose_connect_failure = options.diagnose_connect_failure;
+  pool.limits = limits;
+  pool.rejoin = options.config.rejoin();
+  pool.cancel = options.cancel;
+  return pool;
+}
+
+void Run::Log(const std::string& line) const {
+  if (options_.progress != nullptr) options_.progress->Event(line);
+  if (options_.log) options_.log(line);
+}
+
+double Run::Elapsed() const {
+  return started_ ? std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()
+                  : 0.0;
+}
+
+absl::Status Run::Prepare() {
+  ProblemContext context{config_.problem(), options_.data_root, 0, 1};
+  absl::StatusOr<std::unique_ptr<Problem>> central = NewProblem(context);
+  if (!central.ok()) {
+    return absl::Status(central.status().code(),
+                        absl::StrCat("coordinator: cannot build the central problem: ",
+                                     central.status().message()));
+  }
+  central_ = std::move(central).value();
+  ASSIGN_OR_RETURN(const auto unreachable, workers_.Connect());
+  for (const auto& [w, cause] : unreachable) RETURN_IF_ERROR(Lose(w, cause));
+  RETURN_IF_ERROR(SetUp());
+
+  std::vector<WorkerInfo> infos(count());
+  for (int w = 0; w < count(); ++w) infos[w].rows = workers_[w].rows;
+  algorithm_->OnWorkersReady(infos);
+  for (int w = 0; w < count(); ++w) {
+    if (workers_[w].state == WorkerState::kLost) algorithm_->OnWorkerLost(w);
+  }
+
+  absl::StatusOr<std::string> q0 = algorithm_->Initialize(*central_);
+  if (!q0.ok()) {
+    return absl::Status(q0.status().code(),
+                        absl::StrCat("initialization failed: ", q0.status().message()));
+  }
+  if (dense_queries_ && algorithm_->queries_match_problem_dimension() &&
+      static_cast<int64_t>(q0->size()) != central_->dimension() * 8) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("algorithm '", config_.algorithm().name(),
+                     "' made a first query of dimension ", q0->size() / 8, " but problem '",
+                     config_.problem().name(), "' has dimension ", central_->dimension()));
+  }
+  start_ = std::chrono::steady_clock::now();
+  started_ = true;
+  last_query_ = NewQuery(std::move(q0).value());
+  RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}));
+  if (task_pool_) {
+    absl::StatusOr<std::vector<std::string>> tasks = algorithm_->InitialTasks(*central_);
+    if (!tasks.ok()) {
+      return absl::Status(tasks.status().code(),
+                          absl::StrCat("initial tasks failed: ", tasks.status().message()));
+    }
+    for (std::string& task : *tasks) tasks_.push_back(std::move(task));
+    return absl::OkStatus();  // the loop dispatches them
+  }
+  for (int w = 0; w < count(); ++w) {
+    if (workers_[w].state == WorkerState::kRunning) SendLatestQuery(w);
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const v1::ToWorker> Run::SetupMessage(int w) const {
+  auto message = std::make_shared<v1::ToWorker>();
+  v1::Setup* setup = message->mutable_setup();
+  setup->set_run_id(recorder_.path());
+  *setup->mutable_algorithm() = config_.algorithm();
+  *setup->mutable_problem() = config_.problem();
+  setup->set_worker_index(w);
+  setup->set_worker_count(count());
+  setup->set_seed(config_.seed() + w + 1);
+  setup->set_query_type(algorithm_->query_type());
+  setup->set_answer_type(algorithm_->answer_type());
+  *setup->mutable_stragglers() = config_.stragglers();
+  setup->set_algorithm_version(algorithm_->message_version());
+  setup->set_heartbeat_s(limits_.keepalive_s / 4);
+  setup->set_liveness_timeout_s(limits_.keepalive_s);
+  setup->set_max_message_bytes(limits_.max_message_bytes);
+  setup->set_coordinator_version(kVersion);
+  return message;
+}
+
+absl::Status Run::SetUp() {
+  for (int w = 0; w < count(); ++w) {
+    if (workers_[w].state == WorkerState::kConnecting) workers_.OpenLink(w, SetupMessage(w));
+  }
+  const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.setup_timeout_s);
+  while (true) {
+    std::vector<int> waiting;
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kConnecting) waiting.push_back(w);
+    }
+    if (waiting.empty()) return absl::OkStatus();
+    Event event;
+    ASSIGN_OR_RETURN(const bool arrived, NextEvent(std::min(deadline, NextWakeup()), &event));
+    if (!arrived) {
+      const bool late = SteadyNow() >= deadline;
+      for (int w : waiting) {
+        if (late) {
+          RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
+                                               " s (limits.setup_timeout_s)")));
+        } else {
+          const std::string silence = workers_.Silence(w, SteadyNow());
+          if (!silence.empty()) RETURN_IF_ERROR(Lose(w, "setup failed: " + silence));
+        }
+      }
+      continue;
+    }
+    RETURN_IF_ERROR(HandleEvent(event, "setup failed: "));
+  }
+}
+
+absl::StatusOr<bool> Run::NextEvent(absl::Time deadline, Event* event) {
+  while (true) {
+    if (options_.cancel != nullptr && options_.cancel->HasBeenNotified()) {
+      return absl::CancelledError("the run was cancelled");
+    }
+    const absl::Time until = std::min(deadline, SteadyNow() + absl::Milliseconds(100));
+    if (workers_.events().PopUntil(until, event)) return true;
+    if (until >= deadline) return false;
+  }
+}
+
+absl::Time Run::NextWakeup() const {
+  absl::Time wakeup = workers_.NextWakeup();
+  const double limit = state_.time_limit_s();
+  if (!std::isinf(limit)) {
+    wakeup = std::min(wakeup, SteadyNow() + absl::Seconds(std::max(0.0, limit - Elapsed())));
+  }
+  for (int w = 0; w < count(); ++w) {
+    const WorkerSlot& slot = workers_[w];
+    if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
+        limits_.answer_timeout_s > 0) {
+      wakeup = std::min(wakeup, slot.sent_at + absl::Seconds(limits_.answer_timeout_s));
+    }
+  }
+  return wakeup;
+}
+
+absl::Status Run::Maintain() {
+  const absl::Time now = SteadyNow();
+  workers_.SweepRetired();
+  for (int w = 0; w < count(); ++w) {
+    if (const std::string silence = workers_.Silence(w, now); !silence.empty()) {
+      RETURN_IF_ERROR(Lose(w, silence));
+    }
+    WorkerSlot& slot = workers_[w];
+    if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
+        limits_.answer_timeout_s > 0 &&
+        now >= slot.sent_at + absl::Seconds(limits_.answer_timeout_s)) {
+      RETURN_IF_ERROR(Lose(w, absl::StrCat("no answer within ", limits_.answer_timeout_s,
+                                           " s (limits.answer_timeout_s)")));
+    }
+    if (std::optional<std::string> failed =
+            workers_.TryRejoin(w, now, [&] { return SetupMessage(w); })) {
+      Lose(w, *failed).IgnoreError();  // schedules the next attempt
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Run::Wake> Run::Wait(Event& event) {
+  ASSIGN_OR_RETURN(const bool arrived, NextEvent(NextWakeup(), &event));
+  if (state_.TimeIsUp(Elapsed())) return Wake::kTimeUp;
+  RETURN_IF_ERROR(Maintain());
+  if (!arrived) return Wake::kOther;
+  if (!IsAnswer(event)) {
+    RETURN_IF_ERROR(HandleEvent(event, ""));
+    return Wake::kOther;
+  }
+  ASSIGN_OR_RETURN(const bool accepted, AcceptAnswer(event));
+  return accepted ? Wake::kAnswer : Wake::kOther;
+}
+
+bool Run::IsAnswer(const Event& event) {
+  return event.kind == Event::Kind::kMessage && event.message.has_answer();
+}
+
+absl::StatusOr<bool> Run::AcceptAnswer(const Event& event) {
+  const int w = event.worker;
+  WorkerSlot& slot = workers_[w];
+  if (event.link_id != slot.link_id || slot.state != WorkerState::kRunning) return false;
+  const v1::Answer& answer = event.message.answer();
+  if (answer.query_id() != slot.outstanding) {
+    RETURN_IF_ERROR(Lose(w, absl::StrCat("answered query ", answer.query_id(),
+                                         " but was asked query ", slot.outstanding)));
+    return false;
+  }
+  if (!std::isfinite(answer.compute_s()) || answer.compute_s() < 0) {
+    RETURN_IF_ERROR(
+        Lose(w, absl::StrCat("sent compute_s ", answer.compute_s(), " (must be finite and >= 0)")));
+    return false;
+  }
+  slot.outstanding = 0;
+  slot.compute_s += answer.compute_s();
+  return true;
+}
+
+absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
+  const int w = event.worker;
+  WorkerSlot& slot = workers_[w];
+  if (event.link_id != slot.link_id) return absl::OkStatus();  // an old link's
+  if (event.kind == Event::Kind::kClosed) {
+    if (slot.state == WorkerState::kStopped) return absl::OkStatus();
+    if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
+    const absl::Status& s = event.status;
+    return Lose(w, absl::StrCat(context, "the stream ended (", static_cast<int>(s.code()),
+                                s.message().empty() ? "" : ": ", s.message(), ")"));
+  }
+  const v1::FromWorker& message = event.message;
+  if (message.has_error()) return Lose(w, context + ValidUtf8(message.error().reason()));
+  if (message.has_ready()) return HandleReady(w, message.ready());
+  return Lose(
+      w, absl::StrCat(context, "sent an unexpected ", message.has_answer() ? "Answer" : "message"));
+}
+
+absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
+  WorkerSlot& slot = workers_[w];
+  const bool first = slot.state == WorkerState::kConnecting;
+  if (!first && !(slot.state == WorkerState::kLost && slot.rejoining)) {
+    return Lose(w, "sent an unexpected Ready");
+  }
+  if (ready.dimension() != central_->dimension()) {
+    return Lose(w, absl::StrCat("has a problem of dimension ", ready.dimension(),
+                                " but the coordinator's has ", central_->dimension()));
+  }
+  if (ready.algorithm_version() != algorithm_->message_version()) {
+    return Lose(w, absl::StrCat("runs algorithm '", config_.algorithm().name(), "' meaning '",
+                                ValidUtf8(ready.algorithm_version()), "' by its messages, not '",
+                                algorithm_->message_version(), "'"));
+  }
+  const std::string expected = central_->ShardDigest(w, count());
+  if (!expected.empty() && !ready.shard_digest().empty() && ready.shard_digest() != expected) {
+    return Lose(
+        w, absl::StrCat("holds data with digest ", ValidUtf8(ready.shard_digest()), " but shard ",
+                        w, " of ", count(), " of the coordinator's data has digest ", expected,
+                        " (different data files under the two data roots?)"));
+  }
+  slot.version = ValidUtf8(ready.version());
+  slot.host = ValidUtf8(ready.host());
+  slot.shard_digest = ValidUtf8(ready.shard_digest());
+  slot.rows = ready.rows();
+  slot.state = WorkerState::kRunning;
+  if (first) {
+    Log(absl::StrFormat("%s ready: %d rows%s, %.3f s", Name(w), ready.rows(),
+                        ready.cached() ? " (cached)" : "", ready.setup_s()));
+    return absl::OkStatus();
+  }
+  slot.rejoining = false;
+  state_.MarkRejoined(w);
+  algorithm_->OnWorkerRejoined(w);
+  Log(absl::StrFormat("%s rejoined at iteration %d", Name(w), state_.iteration()));
+  // Asynchronous: it gets the latest query now; synchronous: at the next round;
+  // task pool: the next tasks, from the loop.
+  if (!synchronous_ && !task_pool_) SendLatestQuery(w);
+  return absl::OkStatus();
+}
+
+absl::Status Run::Lose(int w, const std::string& cause) {
+  const std::optional<WorkerPool::Loss> loss = workers_.MarkLost(w, cause);
+  if (!loss.has_value()) return absl::OkStatus();
+  if (synchronous_) round_.erase(w);
+  if (task_pool_ && in_flight_[w] != nullptr) {
+    // Its unfinished tasks go back to the front of the queue, in order.
+    v1::TaskBlock block;
+    block.ParseFromString(in_flight_[w]->query().payload());
+    for (int i = block.items_size() - 1; i >= 0; --i) tasks_.push_front(block.items(i));
+    in_flight_[w].reset();
+    Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));
+  }
+  if (loss->rejoin_failed) {
+    Log(absl::StrCat(Name(w), " could not rejoin: ", cause));
+    return absl::OkStatus();
+  }
+  if (state_.live(w)) state_.MarkLost(w);
+  // (Workers lost during setup are announced after OnWorkersReady.)
+  if (loss->was_running && started_) algorithm_->OnWorkerLost(w);
+  Log(absl::StrCat(Name(w), " lost: ", cause));
+  std::vector<std::string> lost;
+  for (int v = 0; v < count(); ++v) {
+    if (workers_[v].state == WorkerState::kLost) {
+      lost.push_back(absl::StrCat(Name(v), ": ", workers_[v].cause));
+    }
+  }
+  if (static_cast<int>(lost.size()) > config_.resilience()) {
+    if (lost.size() == 1) return absl::UnavailableError(lost[0]);
+    return absl::UnavailableError(absl::StrCat(lost.size(), " workers lost at once (resilience ",
+                                               config_.resilience(),
+                                               "): ", absl::StrJoin(lost, "; ")));
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const v1::ToWorker> Run::NewQuery(std::string payload) {
+  auto message = std::make_shared<v1::ToWorker>();
+  v1::Query* query = message->mutable_query();
+  query->set_id(next_query_id_++);
+  query->set_iteration(state_.iteration());
+  *query->mutable_payload() = std::move(payload);
+  return message;
+}
+
+void Run::SendLatestQuery(int w) {
+  WorkerSlot& slot = workers_[w];
+  slot.outstanding = last_query_->query().id();
+  slot.sent_at = SteadyNow();
+  slot.link->Send(last_query_);
+}
+
+absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
+                             const std::vector<WorkerAnswer>& answers) {
+  Recorder::Step step;
+  step.iteration = state_.iteration();
+  step.epoch = state_.epoch();
+  step.time_s = recorder_.records() == 0 ? 0.0 : Elapsed();  // record 0 is at time 0
+  step.precision = precision;
+  step.origin = origin;
+  return recorder_.Save(step, last_query_->query().payload(), answers, *central_);
+}
+
+std::optional<double> Run::Precision(const v1::ToWorker& previous) {
+  const std::string& now = last_query_->query().payload();
+  const std::string& before = previous.query().payload();
+  if (std::optional<double> own = algorithm_->Precision(now, before)) return own;
+  if (!dense_queries_ || now.size() != before.size()) return std::nullopt;
+  const Vector difference = *Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before);
+  switch (config_.stop().precision_norm()) {
+    case v1::StopSpec::L1:
+      return difference.lpNorm<1>();
+    case v1::StopSpec::LINF:
+      return difference.lpNorm<Eigen::Infinity>();
+    default:
+      return difference.norm();
+  }
+}
+
+void Run::ReportProgress(double now) {
+  if (options_.progress == nullptr) return;
+  options_.progress->MaybeReport(now, [&] { return Snapshot(now); });
+}
+
+ProgressSnapshot Run::Snapshot(double now) const {
+  ProgressSnapshot snapshot;
+  snapshot.iteration = state_.iteration();
+  snapshot.epoch = state_.epoch();
+  snapshot.elapsed_s = now;
+  snapshot.precision = last_precision_;
+  snapshot.answer_count = state_.answer_count();
+  for (int w = 0; w < count(); ++w) {
+    snapshot.live.push_back(workers_[w].state != WorkerState::kLost);
+  }
+  snapshot.fraction = ProgressFraction(config_.stop(), state_.iteration(), state_.epoch(), now,
+                                       algorithm_->ProgressFraction());
+  snapshot.values = algorithm_->ProgressValues();
+  return snapshot;
+}
+
+RunResult Run::Finish(const absl::Status& status) {
+  RunResult result;
+  result.status = status.ok()                                     ? "completed"
+                  : status.code() == absl::StatusCode::kCancelled ? "cancelled"
+                                                                  : "failed";
+  result.stop_reason = status.ok() ? stop_reason_ : "";
+  result.error = status.ok() ? "" : std::string(status.message());
+  result.iterations = state_.iteration();
+  result.epochs = state_.epoch();
+  result.elapsed_s = end_s_;
+  result.answer_count = state_.answer_count();
+  if (options_.progress != nullptr && started_) options_.progress->Finish(Snapshot(end_s_));
+  return recorder_.Finish(std::move(result), workers_, started_ ? central_.get() : nullptr);
+}
+
+}  // namespace aia

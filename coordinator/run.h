@@ -1,0 +1,192 @@
+// Run: one run of the engine, from the Setups to summary.json (RunCoordinator in
+// engine.h makes one and executes it). The class is split by concept:
+//   run.cc      preparing (central problem, connections, setups, q0), what every
+//               loop shares (waiting for events, answers, Ready, losses), the end
+//   loops.cc    the central loops: asynchronous, synchronous rounds, task pool
+// on top of the worker connections (worker_pool.h) and the files it writes
+// (recorder.h). Not thread-safe: the central loop's thread runs it.
+#ifndef AIA_COORDINATOR_RUN_H_
+#define AIA_COORDINATOR_RUN_H_
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "algorithms/algorithm.h"
+#include "config/config.h"
+#include "coordinator/engine.h"
+#include "coordinator/link.h"
+#include "coordinator/progress.h"
+#include "coordinator/recorder.h"
+#include "coordinator/run_state.h"
+#include "coordinator/worker_pool.h"
+#include "problems/problem.h"
+#include "proto/worker.pb.h"
+
+namespace aia {
+
+class Run {
+ public:
+  Run(const RunOptions& options, std::unique_ptr<Algorithm> algorithm,
+      std::unique_ptr<RunDirectory> history)
+      : options_(options),
+        config_(options.config),
+        limits_(ResolveLimits(options.config.limits())),
+        synchronous_(options.config.mode() == v1::RunConfig::SYNCHRONOUS),
+        algorithm_(std::move(algorithm)),
+        recorder_(std::move(history), options.config, algorithm_.get()),
+        dense_queries_(algorithm_->history_query_type() == kDenseVectorType),
+        state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()),
+        workers_(PoolOptions(options, limits_)) {
+    in_flight_.resize(options.workers.size());
+  }
+
+  RunResult Execute();
+
+ private:
+  static WorkerPool::Options PoolOptions(const RunOptions& options, const ResolvedLimits& limits);
+
+  int count() const { return workers_.count(); }
+  std::string Name(int w) const { return workers_.Name(w); }
+
+  void Log(const std::string& line) const;
+
+  double Elapsed() const;
+
+  // ---- Step 2 and 3: central problem, connections, setups, q0 ----
+
+  absl::Status Prepare();
+
+  std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const;
+
+  absl::Status SetUp();
+
+  // ---- Step 4: the central loops ----
+
+  // The next event, if one comes by `deadline`. Returns Cancelled once the run's
+  // cancel notification fires (checked every 0.1 s).
+  absl::StatusOr<bool> NextEvent(absl::Time deadline, Event* event);
+
+  // When the loop must wake up even if no event comes: the time limit, the
+  // earliest answer deadline, the pool's (silence, the next rejoin attempt).
+  absl::Time NextWakeup() const;
+
+  // Liveness, answer deadlines and rejoin attempts that are due.
+  absl::Status Maintain();
+
+  enum class Wake {
+    kAnswer,  // an accepted answer is in the event
+    kOther,   // anything else happened (handled), or nothing
+    kTimeUp,  // the time limit is up
+  };
+
+  // Waits for the next event (or the next deadline) and handles all but an
+  // accepted answer, which it leaves to the loop. Each loop calls it once per
+  // turn, so that it re-checks its own state (a round completed by a loss, tasks
+  // to dispatch) after every event.
+  absl::StatusOr<Wake> Wait(Event& event);
+
+  // The asynchronous central loop.
+  absl::Status AsynchronousLoop();
+
+  // The synchronous central loop: rounds.
+  absl::Status SynchronousLoop();
+
+  // The task-pool loop: idle workers take the next tasks; each task's answer is
+  // one central step, which may add tasks.
+  absl::Status TaskPoolLoop();
+
+  // Gives idle live workers the next tasks, up to block_size() each.
+  void Dispatch();
+
+  // Every member of the round still in it has answered (lost members leave it).
+  bool RoundComplete() const;
+
+  // Applies the synchronous central step to the round's answers and starts the
+  // next round; true if the run stops.
+  absl::StatusOr<bool> FinishRound();
+
+  // After a central step made `query` from `answers` of `members`: counts,
+  // saves, checks the stop criteria. True if the run stops.
+  absl::StatusOr<bool> CentralStepDone(std::string query, const std::vector<int>& members,
+                                       const std::vector<WorkerAnswer>& answers);
+
+  absl::Status StopOnTime();
+
+  static bool IsAnswer(const Event& event);
+
+  // Checks an answer against the protocol; false if it is to be ignored (a stale
+  // link's, a lost worker's).
+  absl::StatusOr<bool> AcceptAnswer(const Event& event);
+
+  // Every event but an answer: Ready, Error, a closed stream.
+  absl::Status HandleEvent(const Event& event, const std::string& context);
+
+  absl::Status HandleReady(int w, const v1::Ready& ready);
+
+  // Worker w is out of the run. An error if more workers are lost at once than
+  // the resilience allows.
+  absl::Status Lose(int w, const std::string& cause);
+
+  // A query message; every worker it goes to answers under its id.
+  std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload);
+
+  // Sends the latest central query to worker w. The message is shared, not copied,
+  // by all its recipients.
+  void SendLatestQuery(int w);
+
+  absl::Status SaveRecord(int origin, std::optional<double> precision,
+                          const std::vector<WorkerAnswer>& answers);
+
+  // The algorithm's measure, or the configured norm of the difference between the
+  // latest central query and `previous` (dense queries of one size only).
+  std::optional<double> Precision(const v1::ToWorker& previous);
+
+  void ReportProgress(double now);
+
+  ProgressSnapshot Snapshot(double now) const;
+
+  // ---- Step 5 ----
+
+  RunResult Finish(const absl::Status& status);
+
+  const RunOptions& options_;
+  const v1::RunConfig& config_;
+  const ResolvedLimits limits_;
+  const bool synchronous_;
+  std::unique_ptr<Algorithm> algorithm_;
+  Recorder recorder_;
+  const bool dense_queries_;
+  std::unique_ptr<Problem> central_;
+  RunState state_;
+  WorkerPool workers_;
+  std::chrono::steady_clock::time_point start_;
+  bool started_ = false;
+  double end_s_ = 0;     // Elapsed() when the loop ended
+  absl::Time end_time_;  // SteadyNow() then
+  uint64_t next_query_id_ = 1;
+  std::shared_ptr<const v1::ToWorker> last_query_;      // carries the latest central query
+  std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before
+  std::optional<double> last_precision_;
+  // The answer(s) of the latest central step, for a final save on the time limit.
+  std::vector<std::pair<int, v1::FromWorker>> last_step_;
+  // Task pool: tasks waiting for a worker, and the block each worker is on.
+  const bool task_pool_ = algorithm_->uses_task_pool();
+  std::deque<std::string> tasks_;
+  std::vector<std::shared_ptr<const v1::ToWorker>> in_flight_;  // by worker
+  // Synchronous mode: the members of the current round and their answers so far.
+  std::map<int, std::optional<v1::FromWorker>> round_;
+  std::string stop_reason_;
+};
+
+}  // namespace aia
+
+#endif  // AIA_COORDINATOR_RUN_H_
