@@ -33,6 +33,8 @@
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/progress.h"
+#include "metrics/metrics.h"
+#include "metrics/run_metrics.h"
 #include "security/credentials.h"
 
 ABSL_FLAG(int, local_workers, 0, "start N aia_worker daemons on loopback for this run");
@@ -51,6 +53,9 @@ ABSL_FLAG(std::string, token_file, "",
           "file holding the workers' bearer token, sent with every call (mode 0600)");
 ABSL_FLAG(std::string, tls_server_name, "",
           "the name the workers' certificates must carry, instead of each address's host");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT to serve the run's Prometheus metrics on at /metrics while it runs "
+          "(plaintext HTTP, counts only; port 0 picks one); empty: no metrics");
 ABSL_FLAG(bool, in_process, false,
           "run the workers inside this process without gRPC, for debugging (one worker, or "
           "--local_workers=N of them)");
@@ -297,6 +302,22 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   // ("cancelled") are written and the worker daemons are stopped. A second one
   // forces the exit at once (see WatchStopSignals).
   options.cancel = WatchStopSignals();
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<RunMetrics> run_metrics;
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+    absl::StatusOr<std::unique_ptr<Metrics>> listening = Metrics::Listen(listen);
+    if (!listening.ok()) {
+      const bool bad = listening.status().code() == absl::StatusCode::kInvalidArgument;
+      std::fprintf(stderr, "aia: --metrics_listen: %s\n",
+                   std::string(listening.status().message()).c_str());
+      return bad ? kUsage : kFailed;
+    }
+    metrics = std::move(listening).value();
+    run_metrics = std::make_unique<RunMetrics>(metrics->registry());
+    options.observer = run_metrics.get();
+    std::fprintf(stderr, "aia: metrics on http://%s:%d/metrics\n",
+                 listen.substr(0, listen.rfind(':')).c_str(), metrics->port());
+  }
   absl::StatusOr<RunResult> result = RunCoordinator(options);
   if (!result.ok()) {
     // Bad config, or an --out that already holds a run, is bad input (2); a run

@@ -49,8 +49,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
-#include "grpcpp/security/credentials.h"
 #include "coordinator/progress.h"
+#include "grpcpp/security/credentials.h"
+#include "metrics/run_observer.h"
 #include "proto/config.pb.h"
 
 namespace aia {
@@ -80,6 +81,8 @@ struct RunOptions {
   std::function<void(const std::string&)> log;
   // Shows progress (may be null).
   ProgressReporter* progress = nullptr;
+  // Receives the run's events for metrics (may be null; may be shared by runs).
+  RunObserver* observer = nullptr;
   // When notified, the run stops within about 0.1 s with status "cancelled" (the
   // history so far and summary.json are written as for any end). May be null.
   const absl::Notification* cancel = nullptr;

@@ -15,6 +15,25 @@
 #include "coordinator/run.h"
 
 namespace aia {
+namespace {
+
+// Reports the time from its construction to its end as a central step.
+class StepTimer {
+ public:
+  explicit StepTimer(RunObserver* observer)
+      : observer_(observer), start_(std::chrono::steady_clock::now()) {}
+  ~StepTimer() {
+    if (observer_ == nullptr) return;
+    observer_->CentralStep(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+
+ private:
+  RunObserver* const observer_;
+  const std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
 
 absl::Status Run::AsynchronousLoop() {
   while (true) {
@@ -24,11 +43,12 @@ absl::Status Run::AsynchronousLoop() {
     if (wake != Wake::kAnswer) continue;
     const int w = event.worker;
     const v1::Answer& answer = event.message.answer();
+    const StepTimer timer(options_.observer);
     absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), w, *central_);
     if (!query.ok()) {
       if (query.status().code() == absl::StatusCode::kDataLoss) {
-        RETURN_IF_ERROR(
-            Lose(w, absl::StrCat("sent a malformed answer: ", query.status().message())));
+        RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
+                             absl::StrCat("sent a malformed answer: ", query.status().message())));
         continue;
       }
       return absl::Status(query.status().code(),
@@ -79,12 +99,14 @@ absl::Status Run::TaskPoolLoop() {
     sent.ParseFromString(in_flight_[w]->query().payload());
     if (!answers.ParseFromString(event.message.answer().payload()) ||
         answers.items_size() != sent.items_size()) {
-      RETURN_IF_ERROR(Lose(w, absl::StrCat("answered a block of ", sent.items_size(),
-                                           " tasks with a malformed block")));
+      RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
+                           absl::StrCat("answered a block of ", sent.items_size(),
+                                        " tasks with a malformed block")));
       continue;
     }
     in_flight_[w].reset();
     for (int i = 0; i < answers.items_size(); ++i) {
+      const StepTimer timer(options_.observer);
       absl::StatusOr<std::vector<std::string>> tasks =
           algorithm_->UpdateTask(answers.items(i), w, *central_);
       if (!tasks.ok()) {
@@ -119,6 +141,9 @@ void Run::Dispatch() {
     in_flight_[w] = message;
     slot.outstanding = query->id();
     slot.sent_at = SteadyNow();
+    if (options_.observer != nullptr) {
+      options_.observer->QuerySent(static_cast<int64_t>(query->payload().size()));
+    }
     slot.link->Send(std::move(message));
   }
 }
@@ -138,6 +163,7 @@ absl::StatusOr<bool> Run::FinishRound() {
     members.push_back(w);
   }
   if (!answers.empty()) {
+    const StepTimer timer(options_.observer);
     absl::StatusOr<std::string> query = algorithm_->UpdateSynchronous(answers, *central_);
     if (!query.ok()) {
       return absl::Status(query.status().code(), absl::StrCat("synchronous central step failed: ",

@@ -16,6 +16,7 @@
 namespace aia {
 
 RunResult Run::Execute() {
+  if (options_.observer != nullptr) options_.observer->RunStarted(count());
   absl::Status status = Prepare();
   if (status.ok()) {
     status = task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
@@ -61,7 +62,8 @@ absl::Status Run::Prepare() {
   }
   central_ = std::move(central).value();
   ASSIGN_OR_RETURN(const auto unreachable, workers_.Connect());
-  for (const auto& [w, cause] : unreachable) RETURN_IF_ERROR(Lose(w, cause));
+  for (const auto& [w, cause] : unreachable)
+    RETURN_IF_ERROR(Lose(w, LossCause::kUnreachable, cause));
   RETURN_IF_ERROR(SetUp());
 
   std::vector<WorkerInfo> infos(count());
@@ -139,11 +141,13 @@ absl::Status Run::SetUp() {
       const bool late = SteadyNow() >= deadline;
       for (int w : waiting) {
         if (late) {
-          RETURN_IF_ERROR(Lose(w, absl::StrCat("no Ready within ", limits_.setup_timeout_s,
-                                               " s (limits.setup_timeout_s)")));
+          RETURN_IF_ERROR(Lose(w, LossCause::kSetup,
+                               absl::StrCat("no Ready within ", limits_.setup_timeout_s,
+                                            " s (limits.setup_timeout_s)")));
         } else {
           const std::string silence = workers_.Silence(w, SteadyNow());
-          if (!silence.empty()) RETURN_IF_ERROR(Lose(w, "setup failed: " + silence));
+          if (!silence.empty())
+            RETURN_IF_ERROR(Lose(w, LossCause::kSilent, "setup failed: " + silence));
         }
       }
       continue;
@@ -184,18 +188,19 @@ absl::Status Run::Maintain() {
   workers_.SweepRetired();
   for (int w = 0; w < count(); ++w) {
     if (const std::string silence = workers_.Silence(w, now); !silence.empty()) {
-      RETURN_IF_ERROR(Lose(w, silence));
+      RETURN_IF_ERROR(Lose(w, LossCause::kSilent, silence));
     }
     WorkerSlot& slot = workers_[w];
     if (slot.state == WorkerState::kRunning && slot.outstanding != 0 &&
         limits_.answer_timeout_s > 0 &&
         now >= slot.sent_at + absl::Seconds(limits_.answer_timeout_s)) {
-      RETURN_IF_ERROR(Lose(w, absl::StrCat("no answer within ", limits_.answer_timeout_s,
-                                           " s (limits.answer_timeout_s)")));
+      RETURN_IF_ERROR(Lose(w, LossCause::kAnswerTimeout,
+                           absl::StrCat("no answer within ", limits_.answer_timeout_s,
+                                        " s (limits.answer_timeout_s)")));
     }
     if (std::optional<std::string> failed =
             workers_.TryRejoin(w, now, [&] { return SetupMessage(w); })) {
-      Lose(w, *failed).IgnoreError();  // schedules the next attempt
+      Lose(w, LossCause::kSetup, *failed).IgnoreError();  // schedules the next attempt
     }
   }
   return absl::OkStatus();
@@ -224,17 +229,22 @@ absl::StatusOr<bool> Run::AcceptAnswer(const Event& event) {
   if (event.link_id != slot.link_id || slot.state != WorkerState::kRunning) return false;
   const v1::Answer& answer = event.message.answer();
   if (answer.query_id() != slot.outstanding) {
-    RETURN_IF_ERROR(Lose(w, absl::StrCat("answered query ", answer.query_id(),
-                                         " but was asked query ", slot.outstanding)));
+    RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
+                         absl::StrCat("answered query ", answer.query_id(), " but was asked query ",
+                                      slot.outstanding)));
     return false;
   }
   if (!std::isfinite(answer.compute_s()) || answer.compute_s() < 0) {
     RETURN_IF_ERROR(
-        Lose(w, absl::StrCat("sent compute_s ", answer.compute_s(), " (must be finite and >= 0)")));
+        Lose(w, LossCause::kProtocol,
+             absl::StrCat("sent compute_s ", answer.compute_s(), " (must be finite and >= 0)")));
     return false;
   }
   slot.outstanding = 0;
   slot.compute_s += answer.compute_s();
+  if (options_.observer != nullptr) {
+    options_.observer->Answer(w, static_cast<int64_t>(answer.payload().size()));
+  }
   return true;
 }
 
@@ -246,37 +256,43 @@ absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
     if (slot.state == WorkerState::kStopped) return absl::OkStatus();
     if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
     const absl::Status& s = event.status;
-    return Lose(w, absl::StrCat(context, "the stream ended (", static_cast<int>(s.code()),
-                                s.message().empty() ? "" : ": ", s.message(), ")"));
+    return Lose(w, LossCause::kStreamEnded,
+                absl::StrCat(context, "the stream ended (", static_cast<int>(s.code()),
+                             s.message().empty() ? "" : ": ", s.message(), ")"));
   }
   const v1::FromWorker& message = event.message;
-  if (message.has_error()) return Lose(w, context + ValidUtf8(message.error().reason()));
+  if (message.has_error())
+    return Lose(w, LossCause::kError, context + ValidUtf8(message.error().reason()));
   if (message.has_ready()) return HandleReady(w, message.ready());
   return Lose(
-      w, absl::StrCat(context, "sent an unexpected ", message.has_answer() ? "Answer" : "message"));
+      w, LossCause::kProtocol,
+      absl::StrCat(context, "sent an unexpected ", message.has_answer() ? "Answer" : "message"));
 }
 
 absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   WorkerSlot& slot = workers_[w];
   const bool first = slot.state == WorkerState::kConnecting;
   if (!first && !(slot.state == WorkerState::kLost && slot.rejoining)) {
-    return Lose(w, "sent an unexpected Ready");
+    return Lose(w, LossCause::kProtocol, "sent an unexpected Ready");
   }
   if (ready.dimension() != central_->dimension()) {
-    return Lose(w, absl::StrCat("has a problem of dimension ", ready.dimension(),
-                                " but the coordinator's has ", central_->dimension()));
+    return Lose(w, LossCause::kProtocol,
+                absl::StrCat("has a problem of dimension ", ready.dimension(),
+                             " but the coordinator's has ", central_->dimension()));
   }
   if (ready.algorithm_version() != algorithm_->message_version()) {
-    return Lose(w, absl::StrCat("runs algorithm '", config_.algorithm().name(), "' meaning '",
-                                ValidUtf8(ready.algorithm_version()), "' by its messages, not '",
-                                algorithm_->message_version(), "'"));
+    return Lose(w, LossCause::kProtocol,
+                absl::StrCat("runs algorithm '", config_.algorithm().name(), "' meaning '",
+                             ValidUtf8(ready.algorithm_version()), "' by its messages, not '",
+                             algorithm_->message_version(), "'"));
   }
   const std::string expected = central_->ShardDigest(w, count());
   if (!expected.empty() && !ready.shard_digest().empty() && ready.shard_digest() != expected) {
     return Lose(
-        w, absl::StrCat("holds data with digest ", ValidUtf8(ready.shard_digest()), " but shard ",
-                        w, " of ", count(), " of the coordinator's data has digest ", expected,
-                        " (different data files under the two data roots?)"));
+        w, LossCause::kProtocol,
+        absl::StrCat("holds data with digest ", ValidUtf8(ready.shard_digest()), " but shard ", w,
+                     " of ", count(), " of the coordinator's data has digest ", expected,
+                     " (different data files under the two data roots?)"));
   }
   slot.version = ValidUtf8(ready.version());
   slot.host = ValidUtf8(ready.host());
@@ -298,9 +314,10 @@ absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   return absl::OkStatus();
 }
 
-absl::Status Run::Lose(int w, const std::string& cause) {
+absl::Status Run::Lose(int w, LossCause kind, const std::string& cause) {
   const std::optional<WorkerPool::Loss> loss = workers_.MarkLost(w, cause);
   if (!loss.has_value()) return absl::OkStatus();
+  if (options_.observer != nullptr && !loss->rejoin_failed) options_.observer->WorkerLost(kind);
   if (synchronous_) round_.erase(w);
   if (task_pool_ && in_flight_[w] != nullptr) {
     // Its unfinished tasks go back to the front of the queue, in order.
@@ -347,6 +364,9 @@ void Run::SendLatestQuery(int w) {
   slot.outstanding = last_query_->query().id();
   slot.sent_at = SteadyNow();
   slot.link->Send(last_query_);
+  if (options_.observer != nullptr) {
+    options_.observer->QuerySent(static_cast<int64_t>(last_query_->query().payload().size()));
+  }
 }
 
 absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
@@ -409,7 +429,9 @@ RunResult Run::Finish(const absl::Status& status) {
   result.elapsed_s = end_s_;
   result.answer_count = state_.answer_count();
   if (options_.progress != nullptr && started_) options_.progress->Finish(Snapshot(end_s_));
-  return recorder_.Finish(std::move(result), workers_, started_ ? central_.get() : nullptr);
+  result = recorder_.Finish(std::move(result), workers_, started_ ? central_.get() : nullptr);
+  if (options_.observer != nullptr) options_.observer->RunEnded(result.status);
+  return result;
 }
 
 }  // namespace aia

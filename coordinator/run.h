@@ -28,6 +28,7 @@
 #include "coordinator/recorder.h"
 #include "coordinator/run_state.h"
 #include "coordinator/worker_pool.h"
+#include "metrics/run_observer.h"
 #include "problems/problem.h"
 #include "proto/worker.pb.h"
 
@@ -134,7 +135,7 @@ class Run {
 
   // Worker w is out of the run. An error if more workers are lost at once than
   // the resilience allows.
-  absl::Status Lose(int w, const std::string& cause);
+  absl::Status Lose(int w, LossCause kind, const std::string& cause);
 
   // A query message; every worker it goes to answers under its id.
   std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload);

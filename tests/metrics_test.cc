@@ -3,8 +3,10 @@
 // accepts what it serves, and a real Prometheus server (Debian's prometheus)
 // scrapes it and answers the query for the answers counter. Loopback only.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -188,6 +190,84 @@ TEST_F(MetricsEndToEnd, PrometheusScrapesTheAnswersCounter) {
   kill(prometheus.pid(), SIGTERM);
   ProcessResult stopped = prometheus.Wait(absl::Seconds(15));
   EXPECT_EQ(stopped.exit_code, 0) << prometheus.output();
+}
+
+// Queries Prometheus's API at `port` until the result of `query` contains
+// `expected`, at most 30 s; the last answer.
+std::string AwaitQuery(int port, const std::string& query, const std::string& expected) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::string said;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<HttpResponse> response =
+        HttpGet("127.0.0.1", port, "/api/v1/query?query=" + query, absl::Seconds(2));
+    if (response.ok()) {
+      said = response->body;
+      if (response->status == 200 && said.find(expected) != std::string::npos) break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return said;
+}
+
+TEST_F(MetricsEndToEnd, PrometheusScrapesTheCoordinatorAndTheWorkerDuringARun) {
+  // The coordinator's endpoint lives as long as its run: a run of up to 40 s on
+  // the fixture's worker, cancelled once Prometheus has seen both endpoints.
+  const std::string dir = NewTempDir("coordinator");
+  WriteFileOrDie(dir + "/echo.textproto", R"pb(
+    algorithm { name: "echo" echo { dimension: 4 delay_s: 0.005 } }
+    problem { name: "least_squares" synthetic { rows: 8 columns: 2 } }
+    stop { time_s: 40 }
+  )pb");
+  BackgroundProcess run({Runfile("coordinator/aia"), "run", dir + "/echo.textproto",
+                         "--workers=" + address_, "--metrics_listen=127.0.0.1:0",
+                         "--out=" + dir + "/out", "--quiet"});
+  ASSERT_TRUE(run.WaitForOutput("/metrics", absl::Seconds(10))) << run.output();
+  int coordinator_port = 0;
+  const std::string at = After(run.output(), "aia: metrics on http://127.0.0.1:");
+  ASSERT_TRUE(absl::SimpleAtoi(at.substr(0, at.find('/')), &coordinator_port)) << run.output();
+  // Its own endpoint first: the run under way, answers counted by worker.
+  std::string text = Scrape(coordinator_port);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (Sample(text, "aia_answers_total{worker=\"0\"}") <= 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    text = Scrape(coordinator_port);
+  }
+  EXPECT_GT(Sample(text, "aia_answers_total{worker=\"0\"}"), 0) << text;
+  EXPECT_EQ(Sample(text, "aia_runs_active"), 1) << text;
+  EXPECT_GT(Sample(text, "aia_central_step_seconds_count"), 0) << text;
+  EXPECT_EQ(Sample(text, "aia_worker_losses_total{cause=\"silent\"}"), 0) << text;
+  if (access(kPromtool, X_OK) == 0) {
+    const std::string exposition = dir + "/coordinator.txt";
+    WriteFileOrDie(exposition, text);
+    const int status =
+        std::system((std::string(kPromtool) + " check metrics < '" + exposition + "'").c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  if (access(kPrometheus, X_OK) != 0) {
+    GTEST_SKIP() << kPrometheus << " is not installed (Debian's prometheus)";
+  }
+  WriteFileOrDie(dir + "/prometheus.yml",
+                 absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                              "scrape_configs:\n"
+                              "  - job_name: aia\n    static_configs:\n"
+                              "      - targets: ['127.0.0.1:",
+                              coordinator_port, "']\n",
+                              "  - job_name: aia_worker\n    static_configs:\n"
+                              "      - targets: ['127.0.0.1:",
+                              metrics_port_, "']\n"));
+  const int port = UnusedPort();
+  BackgroundProcess prometheus({kPrometheus, "--config.file=" + dir + "/prometheus.yml",
+                                "--storage.tsdb.path=" + dir + "/data",
+                                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
+  const std::string coordinator = AwaitQuery(port, "aia_answers_total", "\"job\":\"aia\"");
+  EXPECT_THAT(coordinator, HasSubstr("\"worker\":\"0\"")) << coordinator;
+  const std::string worker =
+      AwaitQuery(port, "aia_worker_answers_total", "\"job\":\"aia_worker\"");
+  EXPECT_THAT(worker, HasSubstr("\"status\":\"success\"")) << worker;
+  kill(prometheus.pid(), SIGTERM);
+  EXPECT_EQ(prometheus.Wait(absl::Seconds(15)).exit_code, 0) << prometheus.output();
+  kill(run.pid(), SIGTERM);
+  EXPECT_EQ(run.Wait(absl::Seconds(20)).exit_code, 1);  // cancelled
 }
 
 }  // namespace
