@@ -33,6 +33,7 @@
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/progress.h"
+#include "coordinator/worker_addresses.h"
 #include "metrics/metrics.h"
 #include "metrics/run_metrics.h"
 #include "security/credentials.h"
@@ -286,7 +287,15 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     absl::StatusOr<std::vector<std::string>> workers =
         list.empty() ? ReadWorkersFile(file) : ParseWorkerList(list);
     if (!workers.ok()) return BadInput(workers.status().message());
-    options.workers = *workers;
+    absl::StatusOr<std::vector<std::string>> expanded = ExpandWorkerAddresses(*workers);
+    if (!expanded.ok()) {
+      if (expanded.status().code() == absl::StatusCode::kInvalidArgument) {
+        return BadInput(expanded.status().message());
+      }
+      std::fprintf(stderr, "aia: %s\n", std::string(expanded.status().message()).c_str());
+      return kFailed;
+    }
+    options.workers = *std::move(expanded);
     if (absl::Status status = security::CheckWorkerAddresses(*security, options.workers);
         !status.ok()) {
       return BadInput(status.message());

@@ -5,7 +5,8 @@
 //   coord (10.77.0.1)   aia run ... --workers=worker1:7000,worker2:7000,worker3:7000
 //   worker1..3 (10.77.0.11..13)   aia_worker --listen=10.77.0.1I:7000
 //
-// Scenarios: a full run across hosts with mutual TLS and a token; a partition
+// Scenarios: a full run across hosts with mutual TLS and a token; the workers found
+// through one dns:/// name; a partition
 // (iptables DROP inside a worker's namespace) found within the liveness bound and
 // survived with resilience 1; the partition healed and the worker rejoining; added
 // latency (tests/netns/delay_relay.py in front of one worker); a worker with a
@@ -269,7 +270,8 @@ class Netns : public ::testing::Test {
   // Starts `aia run` on heart_scale (examples/sgd_least_squares.textproto) on the
   // coordinator's host with `sets` as --set overrides; writes into `out`.
   std::unique_ptr<BackgroundProcess> StartRun(const std::string& out,
-                                              const std::vector<std::string>& sets) {
+                                              const std::vector<std::string>& sets,
+                                              const std::string& workers = WorkerList()) {
     std::vector<std::string> argv = {kIp,
                                      "netns",
                                      "exec",
@@ -277,7 +279,7 @@ class Netns : public ::testing::Test {
                                      Runfile("coordinator/aia"),
                                      "run",
                                      Runfile("examples/sgd_least_squares.textproto"),
-                                     "--workers=" + WorkerList(),
+                                     "--workers=" + workers,
                                      "--out=" + out,
                                      "--data_root=/"};
     for (const std::string& flag : CoordinatorSecurity()) argv.push_back(flag);
@@ -420,6 +422,23 @@ TEST_F(Netns, FullRunAcrossHosts) {
 // bound allows one more period and a second of scheduling.
 constexpr double kKeepalive_s = 1;
 const absl::Duration kLivenessBound = absl::Seconds(2 * kKeepalive_s + 1);
+
+TEST_F(Netns, ADnsNameGivesAWorkerForEveryAddress) {
+  // The coordinator's hosts file gives the name "workers" every worker's address.
+  ASSERT_TRUE(StartAllWorkers());
+  const std::string out = NewTempDir("dns") + "/out";
+  std::unique_ptr<BackgroundProcess> run =
+      StartRun(out, {"stop.iteration=600", "stop.time_s=30", "limits.connect_timeout_s=5"},
+               absl::StrCat("dns:///workers:", kPort));
+  ProcessResult result = run->Wait(absl::Seconds(45));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kWorkers));
+  for (int w = 0; w < kWorkers; ++w) {
+    EXPECT_EQ(rows[w].address, absl::StrCat(WorkerAddress(w), ":", kPort));  // in order
+    EXPECT_GT(rows[w].answers, 0) << rows[w].address;
+  }
+}
 
 TEST_F(Netns, PartitionedWorkerIsLostAndTheRunSurvives) {
   ASSERT_TRUE(StartAllWorkers());

@@ -120,7 +120,8 @@ up() {
   {
     echo "127.0.0.1 localhost"
     echo "$subnet.1 coord"
-    for ((i = 1; i <= workers; i++)); do echo "$subnet.$((10 + i)) worker$i"; done
+    # "workers" names every worker host (dns:/// discovery: one name, every address).
+    for ((i = 1; i <= workers; i++)); do echo "$subnet.$((10 + i)) worker$i workers"; done
   } > "$hosts_file"
   if ! error=$(ip netns add "$bridge_ns" 2>&1); then
     unsupported "ip netns add: $error"
