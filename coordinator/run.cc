@@ -261,6 +261,7 @@ absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
                              s.message().empty() ? "" : ": ", s.message(), ")"));
   }
   const v1::FromWorker& message = event.message;
+  if (message.has_leave()) return Leave(w, ValidUtf8(message.leave().reason()));
   if (message.has_error())
     return Lose(w, LossCause::kError, context + ValidUtf8(message.error().reason()));
   if (message.has_ready()) return HandleReady(w, message.ready());
@@ -314,10 +315,22 @@ absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   return absl::OkStatus();
 }
 
-absl::Status Run::Lose(int w, LossCause kind, const std::string& cause) {
-  const std::optional<WorkerPool::Loss> loss = workers_.MarkLost(w, cause);
-  if (!loss.has_value()) return absl::OkStatus();
-  if (options_.observer != nullptr && !loss->rejoin_failed) options_.observer->WorkerLost(kind);
+absl::Status Run::Leave(int w, const std::string& reason) {
+  const std::optional<WorkerPool::Loss> loss =
+      workers_.MarkLost(w, absl::StrCat("left: ", reason), /*left=*/true);
+  if (loss.has_value()) Drop(w, *loss, absl::StrCat("left the run: ", reason));
+  // Without rejoin, a run whose workers all left cannot go on.
+  for (int v = 0; v < count(); ++v) {
+    if (workers_[v].state == WorkerState::kRunning ||
+        workers_[v].state == WorkerState::kConnecting) {
+      return absl::OkStatus();
+    }
+  }
+  if (config_.rejoin()) return absl::OkStatus();
+  return absl::UnavailableError("every worker left the run (rejoin: false)");
+}
+
+void Run::Drop(int w, const WorkerPool::Loss& loss, const std::string& what) {
   if (synchronous_) round_.erase(w);
   if (task_pool_ && in_flight_[w] != nullptr) {
     // Its unfinished tasks go back to the front of the queue, in order.
@@ -327,17 +340,25 @@ absl::Status Run::Lose(int w, LossCause kind, const std::string& cause) {
     in_flight_[w].reset();
     Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));
   }
+  if (loss.rejoin_failed) return;
+  if (state_.live(w)) state_.MarkLost(w);
+  // (Workers lost during setup are announced after OnWorkersReady.)
+  if (loss.was_running && started_) algorithm_->OnWorkerLost(w);
+  Log(absl::StrCat(Name(w), " ", what));
+}
+
+absl::Status Run::Lose(int w, LossCause kind, const std::string& cause) {
+  const std::optional<WorkerPool::Loss> loss = workers_.MarkLost(w, cause);
+  if (!loss.has_value()) return absl::OkStatus();
+  if (options_.observer != nullptr && !loss->rejoin_failed) options_.observer->WorkerLost(kind);
+  Drop(w, *loss, absl::StrCat("lost: ", cause));
   if (loss->rejoin_failed) {
     Log(absl::StrCat(Name(w), " could not rejoin: ", cause));
     return absl::OkStatus();
   }
-  if (state_.live(w)) state_.MarkLost(w);
-  // (Workers lost during setup are announced after OnWorkersReady.)
-  if (loss->was_running && started_) algorithm_->OnWorkerLost(w);
-  Log(absl::StrCat(Name(w), " lost: ", cause));
   std::vector<std::string> lost;
   for (int v = 0; v < count(); ++v) {
-    if (workers_[v].state == WorkerState::kLost) {
+    if (workers_[v].state == WorkerState::kLost && !workers_[v].left) {
       lost.push_back(absl::StrCat(Name(v), ": ", workers_[v].cause));
     }
   }

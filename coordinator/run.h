@@ -136,6 +136,12 @@ class Run {
   // Worker w is out of the run. An error if more workers are lost at once than
   // the resilience allows.
   absl::Status Lose(int w, LossCause kind, const std::string& cause);
+  // Worker w left the run of its own accord (Leave): out like a lost worker, but
+  // neither a failure nor counted against the resilience.
+  absl::Status Leave(int w, const std::string& reason);
+  // What a loss or a leave does to the run beyond the pool: rounds, tasks, epochs,
+  // the algorithm, the log.
+  void Drop(int w, const WorkerPool::Loss& loss, const std::string& what);
 
   // A query message; every worker it goes to answers under its id.
   std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload);

@@ -156,7 +156,8 @@ void WorkerPool::ForgetLink(Link* link) {
   if (auto* worker_link = dynamic_cast<WorkerLink*>(link)) heartbeats_.Remove(worker_link);
 }
 
-std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& cause) {
+std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& cause,
+                                                     bool left) {
   WorkerSlot& slot = slots_[w];
   if (slot.state == WorkerState::kLost && !slot.rejoining) return std::nullopt;
   Loss loss;
@@ -166,7 +167,8 @@ std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& c
   slot.rejoining = false;
   slot.outstanding = 0;
   slot.cause = cause;
-  ++slot.failures;
+  slot.left = left;
+  if (!left) ++slot.failures;
   RetireLink(w);
   if (options_.rejoin && !options_.in_process) {
     slot.next_rejoin = SteadyNow() + absl::Seconds(options_.limits.rejoin_interval_s);

@@ -66,6 +66,7 @@ struct WorkerSlot {
   int64_t failures = 0;
   double compute_s = 0;  // sum over its answers
   std::string cause;     // of its last loss
+  bool left = false;     // lost because it left (a drain), not because it failed
   // What its last Ready said.
   std::string version, host, shard_digest;
   // Rejoin: when to try next, and whether a new link is setting up since when.
@@ -116,8 +117,9 @@ class WorkerPool {
     bool rejoin_failed = false;  // it was already lost, and a rejoin attempt failed
   };
   // Worker w is out: its link is retired, the cause kept, a rejoin scheduled (if
-  // enabled). Empty if it was already lost with no rejoin under way (nothing new).
-  std::optional<Loss> MarkLost(int w, const std::string& cause);
+  // enabled). `left`: it left of its own accord (Leave), which is not a failure.
+  // Empty if it was already lost with no rejoin under way (nothing new).
+  std::optional<Loss> MarkLost(int w, const std::string& cause, bool left = false);
 
   // Why worker w counts as gone if it sent nothing for limits.keepalive_s while
   // the run expects to hear from it; empty otherwise.

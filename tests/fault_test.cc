@@ -194,6 +194,46 @@ TEST_F(ThreeWorkers, RestartedWorkerRejoinsTheRun) {
   EXPECT_GT(rows[1].answers, rows[0].answers / 2) << rows[1].answers << " vs " << rows[0].answers;
 }
 
+TEST_F(ThreeWorkers, ADrainedWorkerLeavesWithoutFailingTheRun) {
+  // resilience 0: a loss would fail the run; a worker drained by SIGTERM leaves.
+  const std::string out = NewTempDir("drained") + "/out";
+  int exit_status = -1;
+  ProcessResult run = RunWithFault(SlowEchoConfig(3, 0), out, absl::Seconds(1),
+                                   [&] { exit_status = workers_[1]->Terminate(); });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(exit_status, 0);
+  EXPECT_THAT(run.err, HasSubstr("left the run: the worker is shutting down"));
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].state, "left");
+  EXPECT_EQ(rows[1].failures, 0);
+  EXPECT_GT(rows[1].answers, 0);
+  EXPECT_EQ(rows[0].state, "stopped");
+  EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"completed\""));
+}
+
+TEST_F(ThreeWorkers, ARollingRestartKeepsARunWithoutResilienceGoing) {
+  // Drain worker 1 and start it again at its address: with rejoin, it comes back;
+  // nothing failed, so resilience 0 is enough.
+  const std::string out = NewTempDir("rolling") + "/out";
+  const std::string address = workers_[1]->address();
+  std::unique_ptr<WorkerProcess> restarted;
+  ProcessResult run =
+      RunWithFault(SlowEchoConfig(5, 0, "rejoin_interval_s: 0.2", "rejoin: true"), out,
+                   absl::Seconds(1), [&] {
+                     EXPECT_EQ(workers_[1]->Terminate(), 0);
+                     restarted = std::make_unique<WorkerProcess>(data_, address);
+                   });
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") left the run")));
+  EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") rejoined")));
+  const std::vector<WorkerRow> rows = ReadWorkers(out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[1].state, "stopped");
+  EXPECT_EQ(rows[1].failures, 0);
+  EXPECT_GT(rows[1].answers, rows[0].answers / 2);
+}
+
 TEST(Faults, SetupFailureOnOneWorkerIsToleratedWithResilience) {
   const std::string data = NewTempDir("data");
   WriteFileOrDie(data + "/rows.csv", "1,1,0\n2,0,1\n3,1,1\n4,2,1\n");

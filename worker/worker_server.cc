@@ -85,6 +85,8 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
     absl::MutexLock lock(&mu_);
     draining_ = true;
   }
+  // Asks every session to leave after its step in progress.
+  void LeaveAll();
   // Ends every session with an in-band Error carrying `status`, then `status`.
   void EndAll(const grpc::Status& status);
   // Waits until every session's reactor and thread are gone; false on timeout.
@@ -301,6 +303,21 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     return absl::StrCat("ended the session of ", peer_, ": ", why);
   }
 
+  // A drain starts: the session leaves once the step in progress, or the query
+  // it has received, is answered (at once if there is none), with Leave and status
+  // OK.
+  void Leave() {
+    absl::MutexLock lock(&mu_);
+    if (finished_ || done_ || ending_) return;
+    leaving_ = true;
+    if (!thread_started_) {
+      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the worker is shutting down"),
+                /*send_error=*/true);
+    } else if (!step_in_progress_ && inbox_.empty()) {
+      LeaveLocked();  // otherwise after the reply to what it is on (or has received)
+    }
+  }
+
   // Ends the session from outside (a drain): an in-band Error, then `status`.
   void End(const grpc::Status& status) {
     absl::MutexLock lock(&mu_);
@@ -331,8 +348,17 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
             StartRead(&incoming_);
           }
         }
+        {
+          absl::MutexLock lock(&mu_);
+          step_in_progress_ = true;
+        }
         std::optional<FromWorker> reply = session.Handle(message);
         if (message.has_setup()) service_->ReportCache();  // the problem was taken out
+        {
+          absl::MutexLock lock(&mu_);
+          step_in_progress_ = false;
+          if (!reply.has_value() && leaving_ && !ending_) LeaveLocked();
+        }
         if (!reply.has_value()) continue;
         bool ended_here = false;
         {
@@ -350,6 +376,7 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
             inbox_.clear();
           } else {
             SendLocked(std::move(*reply));
+            if (leaving_) LeaveLocked();  // the drain waited for this answer
           }
         }
         if (ended_here) service_->Log(absl::StrCat("session of ", peer_, " ended: ", session.error()));
@@ -389,6 +416,14 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
     broken_ = true;
     inbox_.clear();
     if (!interrupt_.HasBeenNotified()) interrupt_.Notify();
+  }
+
+  void LeaveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    NoteEndLocked(SessionEnd::kShutdown);
+    FromWorker leave;
+    leave.mutable_leave()->set_reason("the worker is shutting down");
+    SendLocked(std::move(leave));
+    EndLocked(grpc::Status::OK, /*send_error=*/false);
   }
 
   void EndLocked(const grpc::Status& status, bool send_error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -444,6 +479,8 @@ class SessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   bool thread_started_ ABSL_GUARDED_BY(mu_) = false;
+  bool step_in_progress_ ABSL_GUARDED_BY(mu_) = false;  // the thread handles a message
+  bool leaving_ ABSL_GUARDED_BY(mu_) = false;           // a drain asked it to leave
   bool thread_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
@@ -516,6 +553,13 @@ void WorkerServer::Impl::StopTicker() {
     stop_ticker_ = true;
   }
   if (ticker_.joinable()) ticker_.join();
+}
+
+void WorkerServer::Impl::LeaveAll() {
+  for (SessionReactor* session : Snapshot()) {
+    session->Leave();
+    session->Unref();
+  }
 }
 
 void WorkerServer::Impl::EndAll(const grpc::Status& status) {
@@ -604,6 +648,7 @@ void WorkerServer::Shutdown(absl::Duration grace) {
   impl_->BeginDrain();
   grpc::HealthCheckServiceInterface* health = impl_->server->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(false);
+  impl_->LeaveAll();  // each session leaves after the step it is on
   if (!impl_->AwaitNoSessions(grace)) {
     impl_->EndAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the worker is shutting down"));
     impl_->AwaitNoSessions(absl::Seconds(1));

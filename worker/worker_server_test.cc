@@ -450,15 +450,43 @@ TEST_F(WorkerServerTest, ADrainDuringAStepEndsWithTheStatusOfItsError) {
   const absl::Time start = absl::Now();
   server_->Shutdown(absl::Milliseconds(200));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  FromWorker error;
+  FromWorker last;
   do {
-    error = session.Read();
-  } while (error.has_heartbeat());
-  EXPECT_EQ(error.error().reason(), "the worker is shutting down");
+    last = session.Read();
+  } while (last.has_heartbeat());
   EXPECT_TRUE(session.Ended());
   const grpc::Status status = session.Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(status.error_message(), "the worker is shutting down");
+  if (last.has_leave()) {
+    // The query was still on its way when the drain began: nothing to finish.
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  } else {
+    // The step outlasts the grace: an in-band Error, and the status says the same.
+    EXPECT_EQ(last.error().reason(), "the worker is shutting down");
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(status.error_message(), "the worker is shutting down");
+  }
+}
+
+TEST_F(WorkerServerTest, ADrainLetsTheStepFinishThenLeaves) {
+  v1::Setup setup = SgdSetup(0, 1);
+  setup.mutable_algorithm()->Clear();
+  setup.mutable_algorithm()->set_name("echo");
+  setup.mutable_algorithm()->mutable_echo()->set_dimension(2);
+  setup.mutable_algorithm()->mutable_echo()->set_delay_s(0.5);
+  Session session(server_->port());
+  ASSERT_TRUE(session.Write(SetupMessage(setup)));
+  ASSERT_TRUE(session.Read().has_ready());
+  ASSERT_TRUE(session.Write(QueryMessage(1, Encode({1, 2}))));
+  server_->Shutdown(absl::Seconds(10));  // a grace longer than the step
+  FromWorker message = session.Read();
+  if (message.has_answer()) {  // the step was under way: its answer first
+    EXPECT_EQ(message.answer().query_id(), 1u);
+    message = session.Read();
+  }
+  EXPECT_TRUE(message.has_leave()) << message.ShortDebugString();
+  EXPECT_EQ(message.leave().reason(), "the worker is shutting down");
+  EXPECT_TRUE(session.Ended());
+  EXPECT_TRUE(session.Finish().ok());
 }
 
 TEST_F(WorkerServerTest, ShutdownEndsALiveSessionWithinTheGrace) {
@@ -470,13 +498,12 @@ TEST_F(WorkerServerTest, ShutdownEndsALiveSessionWithinTheGrace) {
   server_->Shutdown(absl::Milliseconds(500));
   const absl::Duration took = absl::Now() - start;
   EXPECT_LT(took, absl::Seconds(5));
-  // In-band first (proto/worker.proto, rule 6), then the stream's status.
-  const FromWorker error = session.Read();
-  EXPECT_EQ(error.error().reason(), "the worker is shutting down");
-  EXPECT_EQ(error.error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  // An idle session leaves at once (proto/worker.proto, rule 6): Leave, then OK.
+  const FromWorker leave = session.Read();
+  EXPECT_EQ(leave.leave().reason(), "the worker is shutting down");
   EXPECT_TRUE(session.Ended());
   const grpc::Status status = session.Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(status.ok()) << status.error_message();
   // A second Shutdown (and the destructor's) is a no-op.
   server_->Shutdown();
 }
@@ -501,9 +528,9 @@ TEST_F(WorkerServerTest, ConcurrentShutdownsBothReturn) {
   server_->Shutdown(absl::Milliseconds(200));
   other.join();
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  EXPECT_TRUE(session.Read().has_error());
+  EXPECT_TRUE(session.Read().has_leave());
   EXPECT_TRUE(session.Ended());
-  EXPECT_FALSE(session.Finish().ok());
+  EXPECT_TRUE(session.Finish().ok());
 }
 
 TEST(WorkerServer, RejectsABadMessageLimit) {
