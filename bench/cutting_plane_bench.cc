@@ -123,7 +123,6 @@ std::string SharedData() {
   return ".";
 }
 
-
 constexpr int kOk = 0;
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
@@ -387,14 +386,12 @@ int Main() {
     }
   }
 
-  std::string scratch_template =
-      std::filesystem::temp_directory_path() / "aia_cutting_plane_bench.XXXXXX";
-  if (mkdtemp(scratch_template.data()) == nullptr) {
-    std::fprintf(stderr, "cutting_plane_bench: cannot create a directory in %s\n",
-                 std::filesystem::temp_directory_path().c_str());
+  absl::StatusOr<std::string> made = bench::MakeScratchDirectory("cutting_plane_bench");
+  if (!made.ok()) {
+    std::fprintf(stderr, "cutting_plane_bench: %s\n", std::string(made.status().message()).c_str());
     return kFailed;
   }
-  const std::string scratch = scratch_template;
+  const std::string scratch = *made;
 
   std::printf("%s\n", bench::MachineLine().c_str());
   std::printf("date: %s; build: -c %s\n", Today().c_str(), kCompilationMode);
@@ -541,16 +538,12 @@ int Main() {
 }  // namespace aia
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  return aia::bench::BenchMain(
+      argc, argv, "cutting_plane_bench",
       "sync against async cutting-plane runs on stormG2-1000 and sampled storm "
       "(bench/README.md).\n"
       "Usage: cutting_plane_bench [--data=DIR] "
       "[--instances=stormg2_1000,storm_sampled] [--workers=1,2,4,8] [--stragglers=off,on] "
-      "[--quick]");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "cutting_plane_bench: unexpected argument '%s'\n", positional[1]);
-    return 2;
-  }
-  return aia::Main();
+      "[--quick]",
+      aia::Main);
 }

@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -69,6 +72,25 @@ absl::Status MakeDirectory(const std::string& dir) {
     return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", error.message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MakeScratchDirectory(const std::string& name) {
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path();
+  std::string dir = tmp / absl::StrCat("aia_", name, ".XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot create a directory in ", tmp.string()));
+  }
+  return dir;
+}
+
+int BenchMain(int argc, char** argv, const char* name, const char* usage, int (*body)()) {
+  absl::SetProgramUsageMessage(usage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() > 1) {
+    std::fprintf(stderr, "%s: unexpected argument '%s'\n", name, positional[1]);
+    return 2;
+  }
+  return body();
 }
 
 }  // namespace aia::bench

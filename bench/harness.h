@@ -26,6 +26,14 @@ std::string MachineLine();
 // mkdir -p; PermissionDenied naming the directory if it cannot.
 absl::Status MakeDirectory(const std::string& dir);
 
+// A fresh directory TMPDIR/aia_NAME.XXXXXX for a benchmark's runs; Unavailable
+// naming TMPDIR if it cannot be made.
+absl::StatusOr<std::string> MakeScratchDirectory(const std::string& name);
+
+// A benchmark's main: parses its flags (with `usage` for --help) and runs `body`;
+// exit status 2, naming `name`, for a positional argument.
+int BenchMain(int argc, char** argv, const char* name, const char* usage, int (*body)());
+
 }  // namespace aia::bench
 
 #endif  // AIA_BENCH_HARNESS_H_

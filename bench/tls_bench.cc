@@ -170,11 +170,12 @@ int Main() {
                  "and --workers >= 1\n");
     return kUsage;
   }
-  std::string scratch = std::filesystem::temp_directory_path() / "aia_tls_bench.XXXXXX";
-  if (mkdtemp(scratch.data()) == nullptr) {
-    std::fprintf(stderr, "tls_bench: cannot create a scratch directory\n");
+  absl::StatusOr<std::string> made = bench::MakeScratchDirectory("tls_bench");
+  if (!made.ok()) {
+    std::fprintf(stderr, "tls_bench: %s\n", std::string(made.status().message()).c_str());
     return kFailed;
   }
+  const std::string scratch = *made;
   const std::string certs = scratch + "/certs";
   const std::string command = absl::StrCat("/bin/bash '", *make_certs, "' '", certs,
                                            "' coordinator worker=localhost,127.0.0.1 > /dev/null");
@@ -254,13 +255,9 @@ int Main() {
 }  // namespace aia
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  return aia::bench::BenchMain(
+      argc, argv, "tls_bench",
       "The cost of TLS against plaintext in the same run.\n"
-      "Usage: tls_bench [--dimensions=10,1000000] [--iterations=20000,200] [--rounds=3]");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "tls_bench: unexpected argument '%s'\n", positional[1]);
-    return 2;
-  }
-  return aia::Main();
+      "Usage: tls_bench [--dimensions=10,1000000] [--iterations=20000,200] [--rounds=3]",
+      aia::Main);
 }

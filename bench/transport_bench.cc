@@ -230,14 +230,12 @@ int Main() {
       return kUsage;
     }
   }
-  std::string scratch_template =
-      std::filesystem::temp_directory_path() / "aia_transport_bench.XXXXXX";
-  if (mkdtemp(scratch_template.data()) == nullptr) {
-    std::fprintf(stderr, "transport_bench: cannot create a directory in %s\n",
-                 std::filesystem::temp_directory_path().c_str());
+  absl::StatusOr<std::string> made = bench::MakeScratchDirectory("transport_bench");
+  if (!made.ok()) {
+    std::fprintf(stderr, "transport_bench: %s\n", std::string(made.status().message()).c_str());
     return kFailed;
   }
-  const std::string scratch = scratch_template;
+  const std::string scratch = *made;
 
   std::printf("%s\n", bench::MachineLine().c_str());
   std::printf("build: -c %s; gRPC %s (system library)\n", kCompilationMode,
@@ -281,14 +279,9 @@ int Main() {
 }  // namespace aia
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "aia's full stack against a raw gRPC ping-pong (bench/README.md).\n"
-      "Usage: transport_bench [--workers=1,4] [--dimensions=10,1000000] "
-      "[--iterations=20000,200] [--quick]");
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1) {
-    std::fprintf(stderr, "transport_bench: unexpected argument '%s'\n", positional[1]);
-    return 2;
-  }
-  return aia::Main();
+  return aia::bench::BenchMain(argc, argv, "transport_bench",
+                               "aia's full stack against a raw gRPC ping-pong (bench/README.md).\n"
+                               "Usage: transport_bench [--workers=1,4] [--dimensions=10,1000000] "
+                               "[--iterations=20000,200] [--quick]",
+                               aia::Main);
 }
