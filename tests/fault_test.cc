@@ -23,6 +23,7 @@
 namespace aia {
 namespace {
 
+using ::aia::testing::AwaitFile;
 using ::aia::testing::BackgroundProcess;
 using ::aia::testing::JsonDouble;
 using ::aia::testing::JsonInt;
@@ -218,12 +219,11 @@ TEST_F(ThreeWorkers, ARollingRestartKeepsARunWithoutResilienceGoing) {
   const std::string out = NewTempDir("rolling") + "/out";
   const std::string address = workers_[1]->address();
   std::unique_ptr<WorkerProcess> restarted;
-  ProcessResult run =
-      RunWithFault(SlowEchoConfig(5, 0, "rejoin_interval_s: 0.2", "rejoin: true"), out,
-                   absl::Seconds(1), [&] {
-                     EXPECT_EQ(workers_[1]->Terminate(), 0);
-                     restarted = std::make_unique<WorkerProcess>(data_, address);
-                   });
+  ProcessResult run = RunWithFault(SlowEchoConfig(5, 0, "rejoin_interval_s: 0.2", "rejoin: true"),
+                                   out, absl::Seconds(1), [&] {
+                                     EXPECT_EQ(workers_[1]->Terminate(), 0);
+                                     restarted = std::make_unique<WorkerProcess>(data_, address);
+                                   });
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") left the run")));
   EXPECT_THAT(run.err, HasSubstr(absl::StrCat("worker 1 (", address, ") rejoined")));
@@ -310,18 +310,15 @@ TEST(Lifecycle, SigtermWhileConnectingCancelsAtOnce) {
   const std::string out = dir + "/out";
   WriteFileOrDie(dir + "/config.textproto", SlowEchoConfig(60, 0, "connect_timeout_s: 30"));
   absl::Time signalled;
-  ProcessResult run = RunProcess(
-      {Runfile("coordinator/aia"), "run", dir + "/config.textproto",
-       "--workers=" + silent.address(), "--out=" + out},
-      absl::Seconds(60), [&](pid_t pid) {
-        const absl::Time deadline = absl::Now() + absl::Seconds(10);
-        while (absl::Now() < deadline && access((out + "/config.textproto").c_str(), F_OK) != 0) {
-          absl::SleepFor(absl::Milliseconds(10));
-        }
-        absl::SleepFor(absl::Milliseconds(300));  // well into the connect wait
-        signalled = absl::Now();
-        kill(pid, SIGTERM);
-      });
+  ProcessResult run =
+      RunProcess({Runfile("coordinator/aia"), "run", dir + "/config.textproto",
+                  "--workers=" + silent.address(), "--out=" + out},
+                 absl::Seconds(60), [&](pid_t pid) {
+                   EXPECT_TRUE(AwaitFile(out + "/config.textproto", absl::Seconds(10)));
+                   absl::SleepFor(absl::Milliseconds(300));  // well into the connect wait
+                   signalled = absl::Now();
+                   kill(pid, SIGTERM);
+                 });
   const absl::Duration took = absl::Now() - signalled;
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_LT(took, absl::Seconds(3)) << "SIGTERM waited for the connect timeout";
@@ -337,21 +334,17 @@ TEST(Lifecycle, ASecondSigtermForcesTheExit) {
   const std::string out = dir + "/out";
   WriteFileOrDie(dir + "/config.textproto", SlowEchoConfig(60, 0, "keepalive_s: 60"));
   absl::Time second;
-  ProcessResult run = RunProcess(
-      {Runfile("coordinator/aia"), "run", dir + "/config.textproto",
-       "--workers=" + worker.address(), "--out=" + out},
-      absl::Seconds(60), [&](pid_t pid) {
-        const absl::Time deadline = absl::Now() + absl::Seconds(10);
-        while (absl::Now() < deadline && access((out + "/history.csv").c_str(), F_OK) != 0) {
-          absl::SleepFor(absl::Milliseconds(10));
-        }
-        absl::SleepFor(absl::Milliseconds(300));
-        kill(worker.pid(), SIGSTOP);
-        kill(pid, SIGTERM);
-        absl::SleepFor(absl::Milliseconds(500));
-        second = absl::Now();
-        kill(pid, SIGTERM);
-      });
+  ProcessResult run = RunProcess({Runfile("coordinator/aia"), "run", dir + "/config.textproto",
+                                  "--workers=" + worker.address(), "--out=" + out},
+                                 absl::Seconds(60), [&](pid_t pid) {
+                                   EXPECT_TRUE(AwaitFile(out + "/history.csv", absl::Seconds(10)));
+                                   absl::SleepFor(absl::Milliseconds(300));
+                                   kill(worker.pid(), SIGSTOP);
+                                   kill(pid, SIGTERM);
+                                   absl::SleepFor(absl::Milliseconds(500));
+                                   second = absl::Now();
+                                   kill(pid, SIGTERM);
+                                 });
   kill(worker.pid(), SIGCONT);
   EXPECT_EQ(run.exit_code, 128 + SIGTERM) << run.err;
   EXPECT_LT(absl::Now() - second, absl::Seconds(3));
@@ -384,8 +377,14 @@ TEST(Faults, ThousandsOfFailedRejoinsKeepTheCoordinatorsMemoryFlat) {
   const std::string address = flaky->address();
   const std::string dir = NewTempDir("rejoins");
   WriteFileOrDie(dir + "/config.textproto", R"pb(
-    algorithm { name: "echo" echo { dimension: 2 delay_s: 0.01 } }
-    problem { name: "least_squares" file { path: "rows.csv" } }
+    algorithm {
+      name: "echo"
+      echo { dimension: 2 delay_s: 0.01 }
+    }
+    problem {
+      name: "least_squares"
+      file { path: "rows.csv" }
+    }
     stop { time_s: 9 }
     resilience: 1
     rejoin: true

@@ -246,6 +246,15 @@ std::string ReadAnnouncedAddress(int fd, absl::Duration timeout, std::string* sa
   return at == std::string::npos ? "" : line.substr(at + marker.size());
 }
 
+bool AwaitFile(const std::string& path, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (access(path.c_str(), F_OK) != 0) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 int UnusedPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

@@ -96,6 +96,9 @@ class BackgroundProcess {
   bool stop_reading_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Waits until `path` exists (true), at most `timeout` (false).
+bool AwaitFile(const std::string& path, absl::Duration timeout);
+
 // A loopback port with nothing listening on it (bound, then released).
 int UnusedPort();
 

@@ -21,11 +21,12 @@
 namespace aia {
 namespace {
 
+using ::aia::testing::AwaitFile;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
 using ::aia::testing::ReadFileOrDie;
-using ::aia::testing::RunProcess;
 using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
 using ::aia::testing::WriteFileOrDie;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -42,8 +43,8 @@ std::string Stubs(std::string* why) {
     return stubs;
   }
   made = true;
-  ProcessResult probe = RunProcess({kPython, "-c", "import grpc, google.protobuf"},
-                                   absl::Seconds(30));
+  ProcessResult probe =
+      RunProcess({kPython, "-c", "import grpc, google.protobuf"}, absl::Seconds(30));
   if (probe.exit_code != 0) {
     reason = "python3-grpcio is not installed";
   } else if (access("/usr/bin/protoc", X_OK) != 0 ||
@@ -55,9 +56,9 @@ std::string Stubs(std::string* why) {
     const std::string dir = NewTempDir("stubs");
     ProcessResult protoc = RunProcess(
         {"/usr/bin/protoc", "-I" + root, "--python_out=" + dir, "--grpc_python_out=" + dir,
-         "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin", root + "/proto/worker.proto",
-         root + "/proto/config.proto", root + "/proto/algorithms.proto",
-         root + "/proto/problems.proto"},
+         "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+         root + "/proto/worker.proto", root + "/proto/config.proto",
+         root + "/proto/algorithms.proto", root + "/proto/problems.proto"},
         absl::Seconds(60));
     if (protoc.exit_code != 0) {
       ADD_FAILURE() << "protoc failed: " << protoc.err;
@@ -115,10 +116,16 @@ class PythonWorker {
 std::string Config(const std::string& extra) {
   const std::string path = NewTempDir("config") + "/echo.textproto";
   WriteFileOrDie(path, absl::StrCat(R"pb(
-    name: "python"
-    algorithm { name: "echo" echo { dimension: 4 } }
-    problem { name: "least_squares" synthetic { rows: 8 columns: 4 seed: 1 } }
-  )pb",
+                                      name: "python"
+                                      algorithm {
+                                        name: "echo"
+                                        echo { dimension: 4 }
+                                      }
+                                      problem {
+                                        name: "least_squares"
+                                        synthetic { rows: 8 columns: 4 seed: 1 }
+                                      }
+                                    )pb",
                                     extra));
   return path;
 }
@@ -130,9 +137,9 @@ ProcessResult Aia(const std::vector<std::string>& args, absl::Duration timeout =
   return RunProcess(argv, timeout, on_start);
 }
 
-#define REQUIRE_STUBS(stubs)                   \
-  std::string why;                             \
-  const std::string stubs = Stubs(&why);       \
+#define REQUIRE_STUBS(stubs)             \
+  std::string why;                       \
+  const std::string stubs = Stubs(&why); \
   if (stubs.empty()) GTEST_SKIP() << why;
 
 TEST(PythonWorker, CompletesARunWhoseStepsOutlastTheLivenessBound) {
@@ -145,9 +152,8 @@ TEST(PythonWorker, CompletesARunWhoseStepsOutlastTheLivenessBound) {
   // stock server, after three pings with no data between them, answered GOAWAY
   // too_many_pings ("the stream ended (14: Too many pings)", seen with the old
   // coordinator on this very worker).
-  ProcessResult run =
-      Aia({"run", Config("stop { iteration: 2 } limits { keepalive_s: 1 }"),
-           "--workers=" + worker.address(), "--out=" + out, "--quiet"});
+  ProcessResult run = Aia({"run", Config("stop { iteration: 2 } limits { keepalive_s: 1 }"),
+                           "--workers=" + worker.address(), "--out=" + out, "--quiet"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"completed\""));
   const std::string workers = ReadFileOrDie(out + "/workers.csv");
@@ -167,20 +173,15 @@ TEST(PythonWorker, IsLostWhenFrozen) {
   ASSERT_FALSE(worker.address().empty());
   const std::string out = NewTempDir("frozen") + "/out";
   absl::Time frozen_at;
-  ProcessResult run =
-      Aia({"run", Config("stop { time_s: 60 } limits { keepalive_s: 1 }"),
-           "--workers=" + worker.address(), "--out=" + out, "--quiet"},
-          absl::Seconds(60), [&](pid_t) {
-            // Freeze it once the run is under way (its history has a record).
-            const absl::Time deadline = absl::Now() + absl::Seconds(20);
-            while (absl::Now() < deadline &&
-                   access((out + "/history.csv").c_str(), F_OK) != 0) {
-              absl::SleepFor(absl::Milliseconds(20));
-            }
-            absl::SleepFor(absl::Milliseconds(500));
-            kill(worker.pid(), SIGSTOP);
-            frozen_at = absl::Now();
-          });
+  ProcessResult run = Aia({"run", Config("stop { time_s: 60 } limits { keepalive_s: 1 }"),
+                           "--workers=" + worker.address(), "--out=" + out, "--quiet"},
+                          absl::Seconds(60), [&](pid_t) {
+                            // Freeze it once the run is under way (its history has a record).
+                            EXPECT_TRUE(AwaitFile(out + "/history.csv", absl::Seconds(20)));
+                            absl::SleepFor(absl::Milliseconds(500));
+                            kill(worker.pid(), SIGSTOP);
+                            frozen_at = absl::Now();
+                          });
   const absl::Duration detected = absl::Now() - frozen_at;
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_THAT(run.err, HasSubstr("sent nothing (not even a heartbeat) for"));
@@ -193,9 +194,9 @@ TEST(PythonWorker, WithoutHeartbeatsIsLostAfterTheBound) {
   REQUIRE_STUBS(stubs);
   PythonWorker worker(stubs, {"--step_s=2", "--no_heartbeats"});
   ASSERT_FALSE(worker.address().empty());
-  ProcessResult run = Aia({"run", Config("stop { iteration: 3 } limits { keepalive_s: 1 }"),
-                           "--workers=" + worker.address(),
-                           "--out=" + NewTempDir("silent") + "/out", "--quiet"});
+  ProcessResult run =
+      Aia({"run", Config("stop { iteration: 3 } limits { keepalive_s: 1 }"),
+           "--workers=" + worker.address(), "--out=" + NewTempDir("silent") + "/out", "--quiet"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("sent nothing (not even a heartbeat)"));
 }
@@ -205,8 +206,8 @@ TEST(PythonWorker, ANegativeComputeTimeLosesTheWorker) {
   PythonWorker worker(stubs, {"--compute_s=-1"});
   ASSERT_FALSE(worker.address().empty());
   const std::string out = NewTempDir("negative") + "/out";
-  ProcessResult run = Aia({"run", Config("stop { iteration: 5 }"),
-                           "--workers=" + worker.address(), "--out=" + out, "--quiet"});
+  ProcessResult run = Aia({"run", Config("stop { iteration: 5 }"), "--workers=" + worker.address(),
+                           "--out=" + out, "--quiet"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("sent compute_s -1 (must be finite and >= 0)"));
   EXPECT_THAT(ReadFileOrDie(out + "/workers.csv"), Not(HasSubstr(",-1,")));
@@ -216,8 +217,7 @@ TEST(PythonWorker, AnotherMessageVersionIsRefusedAtReady) {
   REQUIRE_STUBS(stubs);
   PythonWorker worker(stubs, {"--algorithm_version=echo/0: something else"});
   ASSERT_FALSE(worker.address().empty());
-  ProcessResult run = Aia({"run", Config("stop { iteration: 5 }"),
-                           "--workers=" + worker.address(),
+  ProcessResult run = Aia({"run", Config("stop { iteration: 5 }"), "--workers=" + worker.address(),
                            "--out=" + NewTempDir("version") + "/out", "--quiet"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("meaning 'echo/0: something else' by its messages"));
@@ -228,8 +228,8 @@ TEST(PythonWorker, AnErrorThatIsNotUtf8StillSaysWhy) {
   PythonWorker worker(stubs, {"--error_after=2"});
   ASSERT_FALSE(worker.address().empty());
   const std::string out = NewTempDir("utf8") + "/out";
-  ProcessResult run = Aia({"run", Config("stop { iteration: 50 }"),
-                           "--workers=" + worker.address(), "--out=" + out, "--quiet"});
+  ProcessResult run = Aia({"run", Config("stop { iteration: 50 }"), "--workers=" + worker.address(),
+                           "--out=" + out, "--quiet"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, HasSubstr("bad ?? bytes"));
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("bad ?? bytes"));
@@ -241,20 +241,16 @@ TEST(PythonWorker, SigtermDuringASlowSetupCancelsAtOnce) {
   ASSERT_FALSE(worker.address().empty());
   const std::string out = NewTempDir("setup") + "/out";
   absl::Time signalled;
-  ProcessResult run = Aia(
-      {"run", Config("stop { iteration: 5 } limits { keepalive_s: 1 shutdown_timeout_s: 20 }"),
-       "--workers=" + worker.address(), "--out=" + out, "--quiet"},
-      absl::Seconds(60), [&](pid_t pid) {
-        // Well into the setup: the worker's heartbeats keep it alive meanwhile.
-        const absl::Time deadline = absl::Now() + absl::Seconds(10);
-        while (absl::Now() < deadline &&
-               access((out + "/config.textproto").c_str(), F_OK) != 0) {
-          absl::SleepFor(absl::Milliseconds(10));
-        }
-        absl::SleepFor(absl::Milliseconds(1500));
-        signalled = absl::Now();
-        kill(pid, SIGTERM);
-      });
+  ProcessResult run =
+      Aia({"run", Config("stop { iteration: 5 } limits { keepalive_s: 1 shutdown_timeout_s: 20 }"),
+           "--workers=" + worker.address(), "--out=" + out, "--quiet"},
+          absl::Seconds(60), [&](pid_t pid) {
+            // Well into the setup: the worker's heartbeats keep it alive meanwhile.
+            EXPECT_TRUE(AwaitFile(out + "/config.textproto", absl::Seconds(10)));
+            absl::SleepFor(absl::Milliseconds(1500));
+            signalled = absl::Now();
+            kill(pid, SIGTERM);
+          });
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(1)) << "SIGTERM waited for the setup";
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"cancelled\""));
