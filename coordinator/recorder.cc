@@ -52,7 +52,7 @@ RunResult Recorder::Finish(RunResult result, const WorkerPool& workers, const Pr
     row.answers = w < static_cast<int>(result.answer_count.size()) ? result.answer_count[w] : 0;
     row.failures = slot.failures;
     row.mean_compute_s = row.answers > 0 ? slot.compute_s / row.answers : 0.0;
-    row.state = slot.state == WorkerState::kLost && slot.left ? "left" : StateName(slot.state);
+    row.state = StateName(slot);
     row.cause = slot.cause;
     row.version = slot.version;
     row.host = slot.host;

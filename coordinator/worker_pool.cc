@@ -10,14 +10,14 @@
 
 namespace aia {
 
-const char* StateName(WorkerState state) {
-  switch (state) {
+const char* StateName(const WorkerSlot& slot) {
+  switch (slot.state) {
     case WorkerState::kConnecting:
       return "connecting";
     case WorkerState::kRunning:
       return "running";
     case WorkerState::kLost:
-      return "lost";
+      return slot.left ? "left" : "lost";
     case WorkerState::kStopped:
       return "stopped";
     case WorkerState::kUnresponsive:

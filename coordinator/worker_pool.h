@@ -49,8 +49,11 @@ enum class WorkerState {
   kUnresponsive,  // the run ended with it not ending its session after Stop
 };
 
-// "connecting", "running", "lost", "stopped", "unresponsive" (workers.csv).
-const char* StateName(WorkerState state);
+struct WorkerSlot;
+
+// Its state as workers.csv says it: "connecting", "running", "lost", "left" (lost
+// by leaving), "stopped", "unresponsive".
+const char* StateName(const WorkerSlot& slot);
 
 // The coordinator's view of one worker.
 struct WorkerSlot {
