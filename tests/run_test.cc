@@ -364,6 +364,20 @@ TEST(AiaRun, NobodyListeningFailsAtOnce) {
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"status\": \"failed\""));
 }
 
+TEST(AiaRun, BadWorkerNamesAndMetricsAddressesAreRefused) {
+  const std::string config = WriteConfig(kSyntheticSgd);
+  ProcessResult no_port = Aia({"run", config, "--workers=dns:///localhost:0"});
+  EXPECT_EQ(no_port.exit_code, 2);
+  EXPECT_THAT(no_port.err, HasSubstr("'dns:///localhost:0': expected dns:///NAME:PORT"));
+  ProcessResult unknown = Aia({"run", config, "--workers=dns:///no-such-host.invalid:7070"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("cannot resolve 'no-such-host.invalid'"));
+  ProcessResult metrics = Aia({"run", config, "--local_workers=1", "--metrics_listen=nonsense",
+                               "--out=" + NewTempDir("metrics") + "/out"});
+  EXPECT_EQ(metrics.exit_code, 2);
+  EXPECT_THAT(metrics.err, HasSubstr("--metrics_listen"));
+}
+
 TEST(AiaRun, WorkersFileIsValidated) {
   const std::string dir = NewTempDir("workers_file");
   WriteFileOrDie(dir + "/bad", "# workers\n127.0.0.1:1 127.0.0.1:2\n");

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -340,6 +341,24 @@ TEST(AiaWorker, RejectsAPositionalArgument) {
   ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr("unexpected argument 'serve'"));
+}
+
+TEST(AiaWorker, RejectsBoundsOutOfRange) {
+  const std::string data_root = "--data_root=" + MakeTempDir();
+  for (const auto& [flag, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--max_sessions=0", "max_sessions must be in [1, 100000], got 0"},
+           {"--setup_deadline_s=0", "--setup_deadline_s must be in [0.01, 86400], got 0"},
+           {"--handshake_timeout_s=nan", "--handshake_timeout_s must be in [0.01, 86400]"},
+           {"--idle_timeout_s=1e9", "--idle_timeout_s must be in [0.01, 86400]"},
+           {"--problem_cache_mib=-1", "--problem_cache_mib must be in [0, 2^30], got -1"},
+           {"--metrics_listen=nonsense", "--metrics_listen"}}) {
+    WorkerProcess worker({"--listen=127.0.0.1:0", data_root, flag});
+    const int status = worker.WaitForExit(absl::Seconds(10));
+    ASSERT_NE(status, -1) << flag << ": aia_worker did not exit";
+    ASSERT_TRUE(WIFEXITED(status)) << flag;
+    EXPECT_NE(WEXITSTATUS(status), 0) << flag;
+    EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr(message)) << flag;
+  }
 }
 
 TEST(AiaWorker, ReportsAnAddressItCannotListenOn) {
