@@ -18,6 +18,9 @@
 //   ...
 //   server->Shutdown();
 //
+// The sessions themselves (worker/session_reactor.h) are the same as those the
+// worker opens by joining a coordinator (worker/joiner.h).
+//
 // Threads: a session has a thread of its own once its Setup arrived (worker steps
 // never run on gRPC's threads); one ticker thread sends every session's
 // heartbeats and enforces the Setup deadline and the coordinator's liveness.
@@ -35,6 +38,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/security/server_credentials.h"
 #include "metrics/worker_observer.h"
+#include "worker/problem_cache.h"
 
 namespace aia {
 
@@ -50,6 +54,9 @@ class WorkerServer {
     // Built problems kept for later runs, and the memory they may hold.
     int problem_cache_capacity = 8;
     int64_t problem_cache_bytes = int64_t{1} << 30;
+    // A cache shared with the daemon's other front end (a Joiner); null: one of
+    // the capacity and bytes above.
+    std::shared_ptr<ProblemCache> cache;
     // Transport security of the listening port (TLS, mutual TLS, a token processor);
     // null means plaintext.
     std::shared_ptr<grpc::ServerCredentials> credentials;
