@@ -465,6 +465,12 @@ absl::Status ValidateConfig(const v1::RunConfig& config, int worker_count) {
     violations.Add(absl::StrCat("resilience ", config.resilience(),
                                 " must be < the number of workers (", worker_count, ")"));
   }
+  if (config.min_workers() < 0) {
+    violations.Add(absl::StrCat("min_workers must be >= 0, got ", config.min_workers()));
+  } else if (worker_count > 0 && config.min_workers() > worker_count) {
+    violations.Add(absl::StrCat("min_workers ", config.min_workers(),
+                                " must be <= the number of workers (", worker_count, ")"));
+  }
 
   const v1::Limits& limits = config.limits();
   violations.InRange("limits.connect_timeout_s", limits.has_connect_timeout_s(),

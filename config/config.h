@@ -115,7 +115,8 @@ absl::Status ApplyOverride(google::protobuf::Message& message, absl::string_view
 //     stragglers.shape [0, 1e6], stragglers.scale_s [0, 3600];
 //   - resilience < 0, or resilience >= worker_count when worker_count > 0:
 //     "resilience 4 must be < the number of workers (4)";
-//   - mode SYNCHRONOUS (the engine does not run it yet), or an unknown mode.
+//   - min_workers < 0, or min_workers > worker_count when worker_count > 0;
+//   - an unknown mode.
 //
 // Example:
 //   absl::Status status = ValidateConfig(config, /*worker_count=*/4);

@@ -232,7 +232,7 @@ TEST(ApplyOverride, UnknownFieldListsTheMessagesFields) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("no field 'stopp' in aia.v1.RunConfig (fields: name, "
                                           "algorithm, problem, stop, save, mode, resilience, "
-                                          "rejoin, limits, seed, stragglers)"));
+                                          "rejoin, limits, seed, stragglers, min_workers)"));
 
   status = ApplyOverride(config, "stop..iteration=5");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
@@ -392,6 +392,17 @@ TEST(ValidateConfig, ResilienceMustBeBelowWorkerCount) {
   status = ValidateConfig(config, 0);
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("resilience must be >= 0, got -1"));
+}
+
+TEST(ValidateConfig, MinWorkersMustFitTheSlots) {
+  v1::RunConfig config = ValidConfig();
+  config.set_min_workers(5);
+  absl::Status status = ValidateConfig(config, 4);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "min_workers 5 must be <= the number of workers (4)");
+  EXPECT_TRUE(ValidateConfig(config, 5).ok());
+  config.set_min_workers(-1);
+  EXPECT_EQ(ValidateConfig(config, 4).message(), "min_workers must be >= 0, got -1");
 }
 
 TEST(ValidateConfig, UnknownAlgorithmListsKnownNames) {

@@ -10,14 +10,25 @@
 
 namespace aia {
 
+int SlotCount(const RunOptions& options) {
+  return options.source != nullptr ? options.slots : static_cast<int>(options.workers.size());
+}
+
 absl::StatusOr<RunResult> RunCoordinator(const RunOptions& options) {
-  if (options.workers.empty()) {
+  const int slots = SlotCount(options);
+  if (slots <= 0) {
     return absl::InvalidArgumentError(
         "no workers: give --local_workers, --workers, --workers_file or --in_process");
   }
-  RETURN_IF_ERROR(ValidateConfig(options.config, static_cast<int>(options.workers.size())));
-  AlgorithmContext context{options.config.algorithm(), options.config.seed(), -1,
-                           static_cast<int>(options.workers.size())};
+  RETURN_IF_ERROR(ValidateConfig(options.config, slots));
+  if (options.source == nullptr && options.config.min_workers() != 0 &&
+      options.config.min_workers() != slots) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_workers ", options.config.min_workers(),
+        " needs the coordinator service (aia serve), whose pool fills the other slots while the "
+        "run goes on; with a fixed worker list every worker is set up before the run starts"));
+  }
+  AlgorithmContext context{options.config.algorithm(), options.config.seed(), -1, slots};
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, NewAlgorithm(context));
   ASSIGN_OR_RETURN(
       std::unique_ptr<RunDirectory> history,

@@ -44,23 +44,54 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "coordinator/progress.h"
+#include "coordinator/worker_source.h"
 #include "grpcpp/security/credentials.h"
 #include "metrics/run_observer.h"
 #include "proto/config.pb.h"
 
 namespace aia {
 
+// One saved record, as history.csv has it.
+struct RecordRow {
+  int64_t record = 0;
+  int64_t iteration = 0;
+  int64_t epoch = 0;
+  double time_s = 0;
+  std::optional<double> precision;
+  int worker = -1;             // the origin; -1 for none
+  std::vector<double> values;  // the algorithm's saved values
+};
+
+// Follows a run as it goes (the coordinator service's watchers). Called on the
+// run's thread; implementations must be quick.
+class RunListener {
+ public:
+  virtual ~RunListener() = default;
+  // The run is set up and q0 is recorded: the central loop starts.
+  virtual void Started() = 0;
+  virtual void Record(const RecordRow& row) = 0;
+  // At most every 0.25 s, after a central step.
+  virtual void Progress(const ProgressSnapshot& snapshot) = 0;
+  // A line about the run (a worker ready, lost, left, a slot filled).
+  virtual void Event(const std::string& line) = 0;
+};
+
 struct RunOptions {
   // The resolved config (overrides applied).
   v1::RunConfig config;
   // Worker addresses (HOST:PORT); worker i is the i-th.
   std::vector<std::string> workers;
+  // Instead of `workers`: `slots` slots filled from `source` (the service's
+  // pool), at the start and while the run goes on (coordinator/worker_source.h).
+  WorkerSource* source = nullptr;
+  int slots = 0;
   // The run directory to create.
   std::string out_dir;
   // How to reach the workers: TLS, client certificate, token (null: plaintext).
@@ -83,6 +114,8 @@ struct RunOptions {
   ProgressReporter* progress = nullptr;
   // Receives the run's events for metrics (may be null; may be shared by runs).
   RunObserver* observer = nullptr;
+  // Follows the run (may be null).
+  RunListener* listener = nullptr;
   // When notified, the run stops within about 0.1 s with status "cancelled" (the
   // history so far and summary.json are written as for any end). May be null.
   const absl::Notification* cancel = nullptr;
@@ -99,6 +132,10 @@ struct RunResult {
   std::vector<int64_t> answer_count;
   std::string out_dir;
 };
+
+// The number of worker slots of a run: `slots` with a source, else one per
+// address in `workers`.
+int SlotCount(const RunOptions& options);
 
 absl::StatusOr<RunResult> RunCoordinator(const RunOptions& options);
 

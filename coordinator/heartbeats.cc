@@ -17,12 +17,12 @@ HeartbeatSender::~HeartbeatSender() {
   thread_.join();
 }
 
-void HeartbeatSender::Add(WorkerLink* link) {
+void HeartbeatSender::Add(Link* link) {
   absl::MutexLock lock(&mu_);
   links_.insert(link);
 }
 
-void HeartbeatSender::Remove(WorkerLink* link) {
+void HeartbeatSender::Remove(Link* link) {
   absl::MutexLock lock(&mu_);  // waits for a round of sends in progress
   links_.erase(link);
 }
@@ -39,7 +39,7 @@ void HeartbeatSender::Loop() {
         return;
       }
     }
-    for (WorkerLink* link : links_) link->SendHeartbeat();
+    for (Link* link : links_) link->SendHeartbeat();
   }
 }
 

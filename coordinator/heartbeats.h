@@ -19,7 +19,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "coordinator/worker_link.h"
+#include "coordinator/link.h"
 
 namespace aia {
 
@@ -31,16 +31,16 @@ class HeartbeatSender {
   HeartbeatSender(const HeartbeatSender&) = delete;
   HeartbeatSender& operator=(const HeartbeatSender&) = delete;
 
-  void Add(WorkerLink* link);
+  void Add(Link* link);
   // Once it returns, `link` is never touched again.
-  void Remove(WorkerLink* link);
+  void Remove(Link* link);
 
  private:
   void Loop();
 
   const absl::Duration interval_;
   absl::Mutex mu_;
-  std::set<WorkerLink*> links_ ABSL_GUARDED_BY(mu_);
+  std::set<Link*> links_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -65,6 +65,9 @@ class Link {
   // When the last message of any kind (heartbeats included) arrived, as a
   // SteadyNow() time; InfiniteFuture for a link that cannot fall silent.
   virtual absl::Time last_received() const = 0;
+  // Queues a Heartbeat (proto/worker.proto, rule 5) unless the link is closing;
+  // nothing for a link that cannot fall silent.
+  virtual void SendHeartbeat() {}
 };
 
 }  // namespace aia

@@ -38,6 +38,7 @@ absl::Status Recorder::Save(const Step& step, const std::string& query,
     return absl::Status(status.code(),
                         absl::StrCat("cannot write the history: ", status.message()));
   }
+  last_values_ = std::move(record.extra);
   return absl::OkStatus();
 }
 

@@ -51,6 +51,8 @@ class Recorder {
                     const std::vector<WorkerAnswer>& answers, const Problem& central);
 
   int64_t records() const { return directory_->records(); }
+  // The algorithm's saved values of the last record saved.
+  const std::vector<double>& last_values() const { return last_values_; }
   const std::string& path() const { return directory_->path(); }
 
   // Writes workers.csv and summary.json for `result` (the algorithm's final
@@ -65,6 +67,7 @@ class Recorder {
   const bool dense_queries_;
   const bool dense_answers_;
   const size_t saved_value_count_;
+  std::vector<double> last_values_;
 };
 
 }  // namespace aia

@@ -31,6 +31,8 @@ RunResult Run::Execute() {
 WorkerPool::Options Run::PoolOptions(const RunOptions& options, const ResolvedLimits& limits) {
   WorkerPool::Options pool;
   pool.addresses = options.workers;
+  pool.source = options.source;
+  pool.slots = options.slots;
   pool.in_process = options.in_process;
   pool.data_root = options.data_root;
   pool.credentials = options.credentials;
@@ -44,6 +46,7 @@ WorkerPool::Options Run::PoolOptions(const RunOptions& options, const ResolvedLi
 
 void Run::Log(const std::string& line) const {
   if (options_.progress != nullptr) options_.progress->Event(line);
+  if (options_.listener != nullptr) options_.listener->Event(line);
   if (options_.log) options_.log(line);
 }
 
@@ -61,16 +64,22 @@ absl::Status Run::Prepare() {
                                      central.status().message()));
   }
   central_ = std::move(central).value();
-  ASSIGN_OR_RETURN(const auto unreachable, workers_.Connect());
-  for (const auto& [w, cause] : unreachable)
-    RETURN_IF_ERROR(Lose(w, LossCause::kUnreachable, cause));
+  if (!workers_.has_source()) {
+    ASSIGN_OR_RETURN(const auto unreachable, workers_.Connect());
+    for (const auto& [w, cause] : unreachable)
+      RETURN_IF_ERROR(Lose(w, LossCause::kUnreachable, cause));
+  }
   RETURN_IF_ERROR(SetUp());
 
   std::vector<WorkerInfo> infos(count());
   for (int w = 0; w < count(); ++w) infos[w].rows = workers_[w].rows;
   algorithm_->OnWorkersReady(infos);
   for (int w = 0; w < count(); ++w) {
-    if (workers_[w].state == WorkerState::kLost) algorithm_->OnWorkerLost(w);
+    // Slots still vacant count from the epoch at which they fill.
+    if (workers_[w].state == WorkerState::kVacant) state_.MarkLost(w);
+    if (workers_[w].state == WorkerState::kLost || workers_[w].state == WorkerState::kVacant) {
+      algorithm_->OnWorkerLost(w);
+    }
   }
 
   absl::StatusOr<std::string> q0 = algorithm_->Initialize(*central_);
@@ -89,6 +98,7 @@ absl::Status Run::Prepare() {
   started_ = true;
   last_query_ = NewQuery(std::move(q0).value());
   RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}));
+  if (options_.listener != nullptr) options_.listener->Started();
   if (task_pool_) {
     absl::StatusOr<std::vector<std::string>> tasks = algorithm_->InitialTasks(*central_);
     if (!tasks.ok()) {
@@ -124,19 +134,50 @@ std::shared_ptr<const v1::ToWorker> Run::SetupMessage(int w) const {
   return message;
 }
 
+int Run::MinWorkers() const {
+  return config_.min_workers() > 0 ? config_.min_workers() : count();
+}
+
+int Run::Running() const {
+  int running = 0;
+  for (int w = 0; w < count(); ++w) running += workers_[w].state == WorkerState::kRunning;
+  return running;
+}
+
 absl::Status Run::SetUp() {
-  for (int w = 0; w < count(); ++w) {
-    if (workers_[w].state == WorkerState::kConnecting) workers_.OpenLink(w, SetupMessage(w));
+  const auto setup = [this](int w) { return SetupMessage(w); };
+  if (workers_.has_source()) {
+    workers_.Fill(setup);
+  } else {
+    for (int w = 0; w < count(); ++w) {
+      if (workers_[w].state == WorkerState::kConnecting) workers_.OpenLink(w, SetupMessage(w));
+    }
   }
   const absl::Time deadline = SteadyNow() + absl::Seconds(limits_.setup_timeout_s);
+  absl::Time next_fill = SteadyNow() + absl::Milliseconds(100);
   while (true) {
     std::vector<int> waiting;
     for (int w = 0; w < count(); ++w) {
       if (workers_[w].state == WorkerState::kConnecting) waiting.push_back(w);
     }
-    if (waiting.empty()) return absl::OkStatus();
+    // From a source, the run waits (within the setup timeout) for MinWorkers().
+    const bool short_of_workers = workers_.has_source() && Running() < MinWorkers();
+    if (waiting.empty() && !short_of_workers) return absl::OkStatus();
+    if (short_of_workers && SteadyNow() >= next_fill) {
+      workers_.Fill(setup);
+      next_fill = SteadyNow() + absl::Milliseconds(100);
+      continue;
+    }
+    if (waiting.empty() && SteadyNow() >= deadline) {
+      return absl::UnavailableError(
+          absl::StrCat(Running(), " of the ", MinWorkers(),
+                       " workers the run needs to start (min_workers) were ready within ",
+                       limits_.setup_timeout_s, " s (limits.setup_timeout_s)"));
+    }
     Event event;
-    ASSIGN_OR_RETURN(const bool arrived, NextEvent(std::min(deadline, NextWakeup()), &event));
+    absl::Time until = std::min(deadline, NextWakeup());
+    if (short_of_workers) until = std::min(until, next_fill);
+    ASSIGN_OR_RETURN(const bool arrived, NextEvent(until, &event));
     if (!arrived) {
       const bool late = SteadyNow() >= deadline;
       for (int w : waiting) {
@@ -202,6 +243,10 @@ absl::Status Run::Maintain() {
             workers_.TryRejoin(w, now, [&] { return SetupMessage(w); })) {
       Lose(w, LossCause::kSetup, *failed).IgnoreError();  // schedules the next attempt
     }
+    if (std::optional<std::string> failed =
+            workers_.TryFill(w, now, [&] { return SetupMessage(w); })) {
+      Lose(w, LossCause::kSetup, *failed).IgnoreError();  // frees the slot again
+    }
   }
   return absl::OkStatus();
 }
@@ -254,7 +299,10 @@ absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
   if (event.link_id != slot.link_id) return absl::OkStatus();  // an old link's
   if (event.kind == Event::Kind::kClosed) {
     if (slot.state == WorkerState::kStopped) return absl::OkStatus();
-    if (slot.state == WorkerState::kLost && !slot.rejoining) return absl::OkStatus();
+    if ((slot.state == WorkerState::kLost || slot.state == WorkerState::kVacant) &&
+        !slot.rejoining) {
+      return absl::OkStatus();
+    }
     const absl::Status& s = event.status;
     return Lose(w, LossCause::kStreamEnded,
                 absl::StrCat(context, "the stream ended (", static_cast<int>(s.code()),
@@ -273,7 +321,10 @@ absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
 absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   WorkerSlot& slot = workers_[w];
   const bool first = slot.state == WorkerState::kConnecting;
-  if (!first && !(slot.state == WorkerState::kLost && slot.rejoining)) {
+  const bool fill = slot.state == WorkerState::kVacant || workers_.has_source();
+  if (!first &&
+      !((slot.state == WorkerState::kLost || slot.state == WorkerState::kVacant) &&
+        slot.rejoining)) {
     return Lose(w, LossCause::kProtocol, "sent an unexpected Ready");
   }
   if (ready.dimension() != central_->dimension()) {
@@ -308,7 +359,12 @@ absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   slot.rejoining = false;
   state_.MarkRejoined(w);
   algorithm_->OnWorkerRejoined(w);
-  Log(absl::StrFormat("%s rejoined at iteration %d", Name(w), state_.iteration()));
+  if (fill) {
+    Log(absl::StrFormat("%s filled its slot at iteration %d, epoch %d (%d rows)", Name(w),
+                        state_.iteration(), state_.epoch(), ready.rows()));
+  } else {
+    Log(absl::StrFormat("%s rejoined at iteration %d", Name(w), state_.iteration()));
+  }
   // Asynchronous: it gets the latest query now; synchronous: at the next round;
   // task pool: the next tasks, from the loop.
   if (!synchronous_ && !task_pool_) SendLatestQuery(w);
@@ -319,14 +375,15 @@ absl::Status Run::Leave(int w, const std::string& reason) {
   const std::optional<WorkerPool::Loss> loss =
       workers_.MarkLost(w, absl::StrCat("left: ", reason), /*left=*/true);
   if (loss.has_value()) Drop(w, *loss, absl::StrCat("left the run: ", reason));
-  // Without rejoin, a run whose workers all left cannot go on.
+  // Without rejoin or a pool to fill slots, a run whose workers all left cannot
+  // go on.
   for (int v = 0; v < count(); ++v) {
     if (workers_[v].state == WorkerState::kRunning ||
         workers_[v].state == WorkerState::kConnecting) {
       return absl::OkStatus();
     }
   }
-  if (config_.rejoin()) return absl::OkStatus();
+  if (config_.rejoin() || workers_.has_source()) return absl::OkStatus();
   return absl::UnavailableError("every worker left the run (rejoin: false)");
 }
 
@@ -398,7 +455,19 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
   step.time_s = recorder_.records() == 0 ? 0.0 : Elapsed();  // record 0 is at time 0
   step.precision = precision;
   step.origin = origin;
-  return recorder_.Save(step, last_query_->query().payload(), answers, *central_);
+  RETURN_IF_ERROR(recorder_.Save(step, last_query_->query().payload(), answers, *central_));
+  if (options_.listener != nullptr) {
+    RecordRow row;
+    row.record = recorder_.records() - 1;
+    row.iteration = step.iteration;
+    row.epoch = step.epoch;
+    row.time_s = step.time_s;
+    row.precision = step.precision;
+    row.worker = origin;
+    row.values = recorder_.last_values();
+    options_.listener->Record(row);
+  }
+  return absl::OkStatus();
 }
 
 std::optional<double> Run::Precision(const v1::ToWorker& previous) {
@@ -418,6 +487,10 @@ std::optional<double> Run::Precision(const v1::ToWorker& previous) {
 }
 
 void Run::ReportProgress(double now) {
+  if (options_.listener != nullptr && now >= next_listener_progress_s_) {
+    next_listener_progress_s_ = now + 0.25;
+    options_.listener->Progress(Snapshot(now));
+  }
   if (options_.progress == nullptr) return;
   options_.progress->MaybeReport(now, [&] { return Snapshot(now); });
 }
@@ -430,7 +503,8 @@ ProgressSnapshot Run::Snapshot(double now) const {
   snapshot.precision = last_precision_;
   snapshot.answer_count = state_.answer_count();
   for (int w = 0; w < count(); ++w) {
-    snapshot.live.push_back(workers_[w].state != WorkerState::kLost);
+    snapshot.live.push_back(workers_[w].state != WorkerState::kLost &&
+                            workers_[w].state != WorkerState::kVacant);
   }
   snapshot.fraction = ProgressFraction(config_.stop(), state_.iteration(), state_.epoch(), now,
                                        algorithm_->ProgressFraction());

@@ -45,9 +45,9 @@ class Run {
         algorithm_(std::move(algorithm)),
         recorder_(std::move(history), options.config, algorithm_.get()),
         dense_queries_(algorithm_->history_query_type() == kDenseVectorType),
-        state_(static_cast<int>(options.workers.size()), config_.stop(), config_.save()),
+        state_(SlotCount(options), config_.stop(), config_.save()),
         workers_(PoolOptions(options, limits_)) {
-    in_flight_.resize(options.workers.size());
+    in_flight_.resize(SlotCount(options));
   }
 
   RunResult Execute();
@@ -69,6 +69,11 @@ class Run {
   std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const;
 
   absl::Status SetUp();
+
+  // How many slots must be set up before the run starts: config.min_workers, or
+  // all of them.
+  int MinWorkers() const;
+  int Running() const;
 
   // ---- Step 4: the central loops ----
 
@@ -158,6 +163,7 @@ class Run {
   std::optional<double> Precision(const v1::ToWorker& previous);
 
   void ReportProgress(double now);
+  double next_listener_progress_s_ = 0;
 
   ProgressSnapshot Snapshot(double now) const;
 

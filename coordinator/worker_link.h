@@ -42,8 +42,7 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
   void Cancel() override;
   bool AwaitDone(absl::Time deadline) override;
   absl::Time last_received() const override;
-  // Queues a Heartbeat (proto/worker.proto, rule 5) unless the link is closing.
-  void SendHeartbeat();
+  void SendHeartbeat() override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;

@@ -12,6 +12,8 @@ namespace aia {
 
 const char* StateName(const WorkerSlot& slot) {
   switch (slot.state) {
+    case WorkerState::kVacant:
+      return "vacant";
     case WorkerState::kConnecting:
       return "connecting";
     case WorkerState::kRunning:
@@ -31,6 +33,10 @@ WorkerPool::WorkerPool(Options options)
   for (const std::string& address : options_.addresses) {
     slots_.emplace_back();
     slots_.back().address = address;
+  }
+  if (options_.source != nullptr) {
+    slots_.resize(options_.slots);
+    for (WorkerSlot& slot : slots_) slot.state = WorkerState::kVacant;
   }
 }
 
@@ -126,7 +132,11 @@ void WorkerPool::OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup) {
   ++slot.link_id;
   if (options_.in_process) {
     slot.link = std::make_unique<InProcessLink>(w, slot.link_id, options_.data_root, &events_);
+  } else if (slot.open) {
+    slot.link = slot.open(w, slot.link_id, &events_);
+    heartbeats_.Add(slot.link.get());
   } else {
+    if (slot.channel == nullptr) slot.channel = NewChannel(w);
     slot.stub = v1::Worker::NewStub(slot.channel);
     auto link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
     heartbeats_.Add(link.get());
@@ -152,14 +162,76 @@ void WorkerPool::SweepRetired() {
   retired_.erase(std::remove_if(retired_.begin(), retired_.end(), ended), retired_.end());
 }
 
-void WorkerPool::ForgetLink(Link* link) {
-  if (auto* worker_link = dynamic_cast<WorkerLink*>(link)) heartbeats_.Remove(worker_link);
+void WorkerPool::ForgetLink(Link* link) { heartbeats_.Remove(link); }
+
+void WorkerPool::Release(int w, const std::string& cause) {
+  WorkerSlot& slot = slots_[w];
+  if (slot.recruit == 0) return;
+  options_.source->Release(slot.recruit, cause);
+  slot.recruit = 0;
+  slot.open = nullptr;
+  slot.channel = nullptr;  // a retired link keeps its own reference
+}
+
+int WorkerPool::Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int w)>& setup) {
+  int filled = 0;
+  for (int w = 0; w < count(); ++w) {
+    WorkerSlot& slot = slots_[w];
+    if (slot.state != WorkerState::kVacant || slot.recruit != 0) continue;
+    std::optional<Recruit> recruit = options_.source->Take(w);
+    if (!recruit.has_value()) break;
+    slot.recruit = recruit->id;
+    slot.address = recruit->address;
+    slot.open = std::move(recruit->open);
+    slot.state = WorkerState::kConnecting;
+    ++slot.fills;
+    OpenLink(w, setup(w));
+    ++filled;
+  }
+  return filled;
+}
+
+std::optional<std::string> WorkerPool::TryFill(
+    int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup) {
+  WorkerSlot& slot = slots_[w];
+  if (options_.source == nullptr) return std::nullopt;
+  if (slot.state != WorkerState::kVacant && slot.state != WorkerState::kLost) return std::nullopt;
+  if (slot.rejoining) {
+    if (now >= slot.rejoin_started + absl::Seconds(options_.limits.setup_timeout_s)) {
+      return absl::StrCat("no Ready within ", options_.limits.setup_timeout_s,
+                          " s (limits.setup_timeout_s)");
+    }
+    return std::nullopt;
+  }
+  if (slot.next_rejoin != absl::InfiniteFuture() && now < slot.next_rejoin) return std::nullopt;
+  slot.next_rejoin = now + absl::Milliseconds(100);
+  std::optional<Recruit> recruit = options_.source->Take(w);
+  if (!recruit.has_value()) return std::nullopt;
+  slot.recruit = recruit->id;
+  slot.address = recruit->address;
+  slot.open = std::move(recruit->open);
+  slot.rejoining = true;
+  slot.rejoin_started = now;
+  ++slot.fills;
+  OpenLink(w, setup());
+  return std::nullopt;
 }
 
 std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& cause,
                                                      bool left) {
   WorkerSlot& slot = slots_[w];
   if (slot.state == WorkerState::kLost && !slot.rejoining) return std::nullopt;
+  if (slot.state == WorkerState::kVacant) {
+    // A fill that failed: the slot stays free; the worker goes back, marked.
+    if (!slot.rejoining) return std::nullopt;
+    slot.rejoining = false;
+    slot.cause = cause;
+    RetireLink(w);
+    Release(w, cause);
+    Loss loss;
+    loss.rejoin_failed = true;
+    return loss;
+  }
   Loss loss;
   loss.was_running = slot.state == WorkerState::kRunning;
   loss.rejoin_failed = slot.state == WorkerState::kLost;
@@ -170,7 +242,9 @@ std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& c
   slot.left = left;
   if (!left) ++slot.failures;
   RetireLink(w);
-  if (options_.rejoin && !options_.in_process) {
+  if (options_.source != nullptr) {
+    Release(w, left ? "" : cause);
+  } else if (options_.rejoin && !options_.in_process) {
     slot.next_rejoin = SteadyNow() + absl::Seconds(options_.limits.rejoin_interval_s);
   }
   return loss;
@@ -178,7 +252,8 @@ std::optional<WorkerPool::Loss> WorkerPool::MarkLost(int w, const std::string& c
 
 bool WorkerPool::Listening(const WorkerSlot& slot) {
   return slot.state == WorkerState::kRunning || slot.state == WorkerState::kConnecting ||
-         (slot.state == WorkerState::kLost && slot.rejoining);
+         ((slot.state == WorkerState::kLost || slot.state == WorkerState::kVacant) &&
+          slot.rejoining);
 }
 
 std::string WorkerPool::Silence(int w, absl::Time now) const {
@@ -195,7 +270,7 @@ std::string WorkerPool::Silence(int w, absl::Time now) const {
 std::optional<std::string> WorkerPool::TryRejoin(
     int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup) {
   WorkerSlot& slot = slots_[w];
-  if (slot.state != WorkerState::kLost) return std::nullopt;
+  if (slot.state != WorkerState::kLost || options_.source != nullptr) return std::nullopt;
   if (slot.rejoining) {
     if (now >= slot.rejoin_started + absl::Seconds(options_.limits.setup_timeout_s)) {
       return std::string("no Ready after rejoining");
@@ -225,7 +300,7 @@ absl::Time WorkerPool::NextWakeup() const {
     if (slot.link != nullptr && Listening(slot)) {
       wakeup = std::min(wakeup, slot.link->last_received() + absl::Seconds(limits.keepalive_s));
     }
-    if (slot.state == WorkerState::kLost) {
+    if (slot.state == WorkerState::kLost || slot.state == WorkerState::kVacant) {
       wakeup = std::min(wakeup, slot.rejoining
                                     ? slot.rejoin_started + absl::Seconds(limits.setup_timeout_s)
                                     : slot.next_rejoin);
@@ -239,8 +314,8 @@ void WorkerPool::Shutdown(const std::string& reason, absl::Time end_time) {
   stop->mutable_stop()->set_reason(reason);
   for (WorkerSlot& slot : slots_) {
     if (slot.link == nullptr) continue;
-    if (slot.state == WorkerState::kLost || slot.state == WorkerState::kConnecting) {
-      slot.link->Cancel();  // a rejoin or a setup under way: nothing to wait for
+    if (slot.state != WorkerState::kRunning) {
+      slot.link->Cancel();  // a rejoin, a fill or a setup under way: nothing to wait for
       continue;
     }
     slot.link->Send(stop);
@@ -269,6 +344,11 @@ void WorkerPool::Shutdown(const std::string& reason, absl::Time end_time) {
   for (RetiredLink& retired : retired_) {
     await(*retired.link);
     ForgetLink(retired.link.get());
+  }
+  if (options_.source != nullptr) {
+    for (int w = 0; w < count(); ++w) {
+      Release(w, slots_[w].state == WorkerState::kUnresponsive ? slots_[w].cause : "");
+    }
   }
 }
 

@@ -5,6 +5,11 @@
 // alive from the coordinator's side, and the slots' last_received times tell
 // which workers fell silent.
 //
+// With a WorkerSource (the coordinator service), slots start vacant and are
+// filled from the source: at the start (Fill) and whenever one is free while the
+// run goes on (TryFill); a lost worker goes back to the source instead of being
+// re-dialled.
+//
 // The pool knows nothing of the algorithm: it reports what happened (a worker
 // that cannot be reached, one gone silent, a rejoin that timed out) and the run
 // (engine.cc) decides what a loss means for the run.
@@ -36,12 +41,14 @@
 #include "config/config.h"
 #include "coordinator/heartbeats.h"
 #include "coordinator/worker_link.h"
+#include "coordinator/worker_source.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/worker.grpc.pb.h"
 
 namespace aia {
 
 enum class WorkerState {
+  kVacant,        // never filled (a source's slot)
   kConnecting,    // before its first Ready
   kRunning,       // set up; answering queries
   kLost,          // out of the run (maybe rejoining)
@@ -51,7 +58,7 @@ enum class WorkerState {
 
 struct WorkerSlot;
 
-// Its state as workers.csv says it: "connecting", "running", "lost", "left" (lost
+// Its state as workers.csv says it: "vacant", "connecting", "running", "lost", "left" (lost
 // by leaving), "stopped", "unresponsive".
 const char* StateName(const WorkerSlot& slot);
 
@@ -72,10 +79,17 @@ struct WorkerSlot {
   bool left = false;     // lost because it left (a drain), not because it failed
   // What its last Ready said.
   std::string version, host, shard_digest;
-  // Rejoin: when to try next, and whether a new link is setting up since when.
+  // Rejoin: when to try next, and whether a new link is setting up since when
+  // (a rejoin, or a free slot being filled while the run goes on).
   absl::Time next_rejoin = absl::InfiniteFuture();
   bool rejoining = false;
   absl::Time rejoin_started;
+  // With a source: the recruit filling the slot (0: none), and how to open its
+  // link when it is not dialled.
+  int64_t recruit = 0;
+  std::function<std::unique_ptr<Link>(int slot, int link_id, EventQueue* events)> open;
+  // How many workers have filled it (a refill after a loss counts).
+  int fills = 0;
 };
 
 class WorkerPool {
@@ -83,6 +97,9 @@ class WorkerPool {
   struct Options {
     // Worker i's HOST:PORT (or, in process, only a name).
     std::vector<std::string> addresses;
+    // Instead of `addresses`: `slots` vacant slots filled from `source`.
+    WorkerSource* source = nullptr;
+    int slots = 0;
     // Workers inside this process (InProcessLink), data under data_root.
     bool in_process = false;
     std::string data_root;
@@ -114,6 +131,18 @@ class WorkerPool {
 
   // Opens a new link to worker w and sends `setup` first.
   void OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup);
+
+  bool has_source() const { return options_.source != nullptr; }
+  // Source: fills every vacant slot the source has a worker for now, and opens
+  // their links (state kConnecting). Returns how many it filled.
+  int Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int w)>& setup);
+  // Source, while the run goes on: for a free slot w (vacant, or lost), takes a
+  // worker when one is free (at most every 100 ms for the slot) and opens its
+  // link; the slot then sets up like a rejoin (rejoining, until its Ready).
+  // Returns the cause when a fill under way got no Ready within
+  // limits.setup_timeout_s (the caller loses it, which frees the slot again).
+  std::optional<std::string> TryFill(
+      int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup);
 
   struct Loss {
     bool was_running = false;    // it was answering queries
@@ -162,6 +191,8 @@ class WorkerPool {
   void ForgetLink(Link* link);
   // Whether the run expects to hear from the worker: set up or setting up.
   static bool Listening(const WorkerSlot& slot);
+  // Gives slot w's recruit back to the source (`cause` empty: it is fine).
+  void Release(int w, const std::string& cause);
 
   const Options options_;
   EventQueue events_;
