@@ -10,13 +10,19 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -24,6 +30,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/coordinator.grpc.pb.h"
 #include "proto/worker.grpc.pb.h"
 
 namespace aia {
@@ -127,6 +134,7 @@ class WorkerProcess {
   }
 
   bool Signal(int signal_number) { return kill(pid_, signal_number) == 0; }
+  pid_t pid() const { return pid_; }
 
  private:
   // Appends what `fd` has within `timeout`; false at end of file, error or timeout.
@@ -368,6 +376,123 @@ TEST(AiaWorker, ReportsAnAddressItCannotListenOn) {
   ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr("cannot listen on 256.1.1.1:0"));
+}
+
+// TCP sockets of process `pid` in state LISTEN: the socket inodes among its file
+// descriptors, looked up in /proc/net/tcp and tcp6 (state 0A).
+int ListeningSockets(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  for (int fd = 0; fd < 4096; ++fd) {
+    char target[256];
+    const std::string link = absl::StrCat(fd_dir, "/", fd);
+    const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    const std::string text(target, static_cast<size_t>(n));
+    if (text.rfind("socket:[", 0) == 0) inodes.insert(text.substr(8, text.size() - 9));
+  }
+  EXPECT_FALSE(inodes.empty()) << "no sockets in " << fd_dir;
+  int listening = 0;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream file(absl::StrCat("/proc/", pid, "/net/", table));
+    std::string line;
+    std::getline(file, line);  // the header
+    while (std::getline(file, line)) {
+      std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.size() > 9 && fields[3] == "0A" && inodes.count(fields[9]) > 0) ++listening;
+    }
+  }
+  return listening;
+}
+
+// A Coordinator service that takes Join streams only: it records each Offer and
+// keeps the stream until the worker ends it.
+class OfferRecorder final : public v1::Coordinator::Service {
+ public:
+  grpc::Status Join(grpc::ServerContext* context,
+                    grpc::ServerReaderWriter<v1::ToWorker, v1::FromWorker>* stream) override {
+    v1::FromWorker offer;
+    if (stream->Read(&offer)) {
+      absl::MutexLock lock(&mu_);
+      offers_.push_back(offer.offer());
+    }
+    while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
+    return grpc::Status::CANCELLED;
+  }
+
+  // The first Offer, or nullopt if none came within `timeout`.
+  std::optional<v1::Offer> AwaitOffer(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !offers_.empty(); };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&any), timeout)) return std::nullopt;
+    return offers_.front();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::Offer> offers_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(AiaWorker, JoinWithoutListenOpensNoPort) {
+  OfferRecorder service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> coordinator = builder.BuildAndStart();
+  ASSERT_GT(port, 0);
+  const std::string join = absl::StrCat("--join=127.0.0.1:", port);
+
+  WorkerProcess worker({join, "--join_name=joined-worker", "--data_root=" + MakeTempDir()});
+  const std::optional<v1::Offer> offer = service.AwaitOffer(absl::Seconds(30));
+  ASSERT_TRUE(offer.has_value()) << worker.Stderr(absl::Seconds(1));
+  EXPECT_EQ(offer->name(), "joined-worker");
+  EXPECT_FALSE(offer->version().empty());
+  EXPECT_EQ(ListeningSockets(worker.pid()), 0);
+  EXPECT_EQ(worker.ReadStdoutLine(absl::Milliseconds(100)), "");  // no "listening on"
+
+  ASSERT_TRUE(worker.Signal(SIGTERM));
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
+  ASSERT_TRUE(WIFEXITED(status)) << "wait status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_THAT(worker.Stderr(absl::Seconds(1)),
+              HasSubstr(absl::StrCat("aia_worker: joining 127.0.0.1:", port, " (1 session)")));
+
+  // With --listen as well, the worker does both.
+  WorkerProcess both({join, "--listen=127.0.0.1:0", "--data_root=" + MakeTempDir()});
+  const std::string line = both.ReadStdoutLine(absl::Seconds(30));
+  EXPECT_EQ(line.rfind("aia_worker listening on 127.0.0.1:", 0), 0u) << line;
+  EXPECT_EQ(ListeningSockets(both.pid()), 1);
+  coordinator->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+}
+
+TEST(AiaWorker, RejectsBadJoinFlags) {
+  const std::string data_root = "--data_root=" + MakeTempDir();
+  for (const auto& [flags, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--join=nonsense"}, "--join=nonsense: expected HOST:PORT"},
+           {{"--join=127.0.0.1:"}, "--join=127.0.0.1:: expected HOST:PORT"},
+           {{"--join=127.0.0.1:0"}, "--join=127.0.0.1:0: the port must be in [1, 65535]"},
+           {{"--join=127.0.0.1:70000"}, "--join=127.0.0.1:70000: the port must be in [1, 65535]"},
+           {{"--join=10.1.2.3:7071"}, "refusing to join 10.1.2.3:7071 (not a loopback address)"},
+           {{"--join=127.0.0.1:7071", "--join_sessions=0"},
+            "--join_sessions must be in [1, 64], got 0"},
+           {{"--join=127.0.0.1:7071", "--join_sessions=65"},
+            "--join_sessions must be in [1, 64], got 65"},
+           {{"--join=127.0.0.1:7071", "--join_name=" + std::string(257, 'n')},
+            "--join_name has 257 bytes, more than 256"},
+           {{"--join_sessions=2"}, "need --join"},
+           {{"--join=127.0.0.1:7071", "--tls_server_name=coordinator"},
+            "--tls_server_name=coordinator needs --tls_ca"}}) {
+    std::vector<std::string> args = flags;
+    args.push_back(data_root);
+    WorkerProcess worker(args);
+    const int status = worker.WaitForExit(absl::Seconds(10));
+    ASSERT_NE(status, -1) << flags.front() << ": aia_worker did not exit";
+    ASSERT_TRUE(WIFEXITED(status)) << flags.front();
+    EXPECT_EQ(WEXITSTATUS(status), 2) << flags.front();
+    EXPECT_THAT(worker.Stderr(absl::Seconds(5)), HasSubstr(message)) << flags.front();
+  }
 }
 
 }  // namespace

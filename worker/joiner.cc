@@ -69,6 +69,7 @@ class Joiner::Impl {
     bool open = false;
     absl::Time due = absl::InfinitePast();  // SteadyNow()
     absl::Duration backoff;                 // before the next failed stream's retry
+    absl::Duration waited;                  // the delay before the stream now open
   };
 
   void DialerLoop();
@@ -219,15 +220,18 @@ void Joiner::Impl::StreamEnded(int slot_index, const grpc::Status& status, bool 
       failing_ = false;
       if (status.ok()) {
         slot.due = now;  // the session is over: offer the worker again at once
+        slot.waited = absl::ZeroDuration();
         return;
       }
     }
-    const absl::Duration step = slot.backoff;
-    const absl::Duration delay = Jittered(step);
+    const absl::Duration delay = Jittered(slot.backoff);
+    // The first failure, then at most one line per backoff step (the other
+    // streams' failures in the same step are not repeated).
+    const bool quiet = failing_ && now - last_failure_log_ < slot.waited;
     slot.due = now + delay;
-    slot.backoff = std::min(step * 2, options_.max_backoff);
-    // The first failure, then at most one line per backoff step.
-    if (failing_ && now - last_failure_log_ < step) return;
+    slot.waited = delay;
+    slot.backoff = std::min(slot.backoff * 2, options_.max_backoff);
+    if (quiet) return;
     failing_ = true;
     last_failure_log_ = now;
     const std::string next = absl::StrCat(
