@@ -415,6 +415,11 @@ class OfferRecorder final : public v1::Coordinator::Service {
     if (stream->Read(&offer)) {
       absl::MutexLock lock(&mu_);
       offers_.push_back(offer.offer());
+      auto authorization = context->client_metadata().find("authorization");
+      if (authorization != context->client_metadata().end()) {
+        authorization_ = std::string(authorization->second.data(), authorization->second.size());
+      }
+      peer_certificate_ = !context->auth_context()->GetPeerIdentity().empty();
     }
     while (!context->IsCancelled()) absl::SleepFor(absl::Milliseconds(10));
     return grpc::Status::CANCELLED;
@@ -428,9 +433,22 @@ class OfferRecorder final : public v1::Coordinator::Service {
     return offers_.front();
   }
 
+  // The first call's "authorization" metadata, and whether it came with a client
+  // certificate.
+  std::string authorization() {
+    absl::MutexLock lock(&mu_);
+    return authorization_;
+  }
+  bool peer_certificate() {
+    absl::MutexLock lock(&mu_);
+    return peer_certificate_;
+  }
+
  private:
   absl::Mutex mu_;
   std::vector<v1::Offer> offers_ ABSL_GUARDED_BY(mu_);
+  std::string authorization_ ABSL_GUARDED_BY(mu_);
+  bool peer_certificate_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 TEST(AiaWorker, JoinWithoutListenOpensNoPort) {
@@ -464,6 +482,51 @@ TEST(AiaWorker, JoinWithoutListenOpensNoPort) {
   const std::string line = both.ReadStdoutLine(absl::Seconds(30));
   EXPECT_EQ(line.rfind("aia_worker listening on 127.0.0.1:", 0), 0u) << line;
   EXPECT_EQ(ListeningSockets(both.pid()), 1);
+  coordinator->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+TEST(AiaWorker, JoinsOverMutualTlsWithAToken) {
+  // A CA, the coordinator's certificate for a name that is not the address dialled
+  // (so --tls_server_name is needed), the worker's, and a token.
+  const std::string certs = MakeTempDir() + "/certs";
+  const std::string script = absl::StrCat(std::getenv("TEST_SRCDIR"), "/aia/scripts/make_certs.sh");
+  const std::string command = absl::StrCat("/bin/bash ", script, " ", certs,
+                                           " coordinator=coordinator.example worker0 > /dev/null");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = ReadFile(certs + "/ca.pem");
+  ssl.pem_key_cert_pairs.push_back(
+      {ReadFile(certs + "/coordinator.key"), ReadFile(certs + "/coordinator.pem")});
+  OfferRecorder service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> coordinator = builder.BuildAndStart();
+  ASSERT_GT(port, 0);
+
+  WorkerProcess worker({absl::StrCat("--join=127.0.0.1:", port), "--tls_ca=" + certs + "/ca.pem",
+                        "--tls_cert=" + certs + "/worker0.pem",
+                        "--tls_key=" + certs + "/worker0.key", "--token_file=" + certs + "/token",
+                        "--tls_server_name=coordinator.example", "--data_root=" + MakeTempDir()});
+  const std::optional<v1::Offer> offer = service.AwaitOffer(absl::Seconds(30));
+  ASSERT_TRUE(offer.has_value()) << worker.Stderr(absl::Seconds(1));
+  EXPECT_TRUE(service.peer_certificate());
+  std::string token = ReadFile(certs + "/token");
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  EXPECT_EQ(service.authorization(), "Bearer " + token);
+  ASSERT_TRUE(worker.Signal(SIGTERM));
+  const int status = worker.WaitForExit(absl::Seconds(10));
+  ASSERT_NE(status, -1) << "aia_worker did not exit within 10 s of SIGTERM";
+  EXPECT_THAT(worker.Stderr(absl::Seconds(1)),
+              HasSubstr("transport security: mutual TLS, bearer token (joining)"));
   coordinator->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
 }
 

@@ -412,6 +412,26 @@ TEST_F(JoinerTest, RetriesARefusalWithBackoff) {
   EXPECT_LE(log.size(), coordinator.service().calls());
 }
 
+TEST_F(JoinerTest, ASessionAbandonedByTheServiceIsABreak) {
+  TestCoordinator coordinator;
+  StartJoiner(coordinator.port());
+  std::shared_ptr<JoinCall> call = coordinator.service().AwaitCall(0);
+  ASSERT_NE(call, nullptr);
+  ASSERT_TRUE(call->stream->Write(SetupMessage()));
+  ASSERT_TRUE(call->ReadMessage().has_ready());
+  const absl::Time ended = absl::Now();
+  call->Finish(grpc::Status(grpc::StatusCode::ABORTED, "the run was cancelled"));
+  // The backoff starts again from its first step (the Setup reset it).
+  std::shared_ptr<JoinCall> next = coordinator.service().AwaitCall(1);
+  ASSERT_NE(next, nullptr);
+  EXPECT_GE(next->started - ended, absl::Milliseconds(400));
+  EXPECT_LT(next->started - ended, absl::Seconds(5));
+  const std::vector<std::string> log = Log();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_THAT(log.front(), HasSubstr("the session's stream to the coordinator at 127.0.0.1:"));
+  EXPECT_THAT(log.front(), HasSubstr("broke: ABORTED: the run was cancelled"));
+}
+
 TEST_F(JoinerTest, ReconnectsToACoordinatorThatIsBack) {
   auto coordinator = std::make_unique<TestCoordinator>();
   const int port = coordinator->port();
