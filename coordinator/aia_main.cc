@@ -4,6 +4,11 @@
 //                   --in_process] [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR]
 //                  [--quiet]
 //   aia validate CONFIG [--set FIELD.PATH=VALUE]...
+//   aia serve --listen=HOST:PORT --runs_dir=DIR [--workers=... | --workers_file=FILE]
+//             [--metrics_listen=HOST:PORT] [--data_root=DIR] [TLS and token flags]
+//   aia submit CONFIG --workers=N [--set FIELD.PATH=VALUE]... [--watch]   (--server or AIA_SERVER)
+//   aia watch RUN [--from_record=K] | aia cancel RUN | aia ls | aia get RUN | aia workers
+//   (each with [--json])
 //
 // Exit status: 0 the run completed (or the config is valid), 1 the run failed,
 // 2 bad config or usage.
@@ -11,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +29,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -33,6 +40,8 @@
 #include "coordinator/engine.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/progress.h"
+#include "coordinator/service/client.h"
+#include "coordinator/service/serve.h"
 #include "coordinator/worker_addresses.h"
 #include "metrics/metrics.h"
 #include "metrics/run_metrics.h"
@@ -57,6 +66,16 @@ ABSL_FLAG(std::string, tls_server_name, "",
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT to serve the run's Prometheus metrics on at /metrics while it runs "
           "(plaintext HTTP, counts only; port 0 picks one); empty: no metrics");
+ABSL_FLAG(std::string, listen, "", "aia serve: HOST:PORT of the coordinator service");
+ABSL_FLAG(std::string, runs_dir, "", "aia serve: directory of the service's run directories");
+ABSL_FLAG(bool, insecure, false,
+          "aia serve: allow plaintext on a non-loopback --listen (see docs/security.md)");
+ABSL_FLAG(std::string, server, "",
+          "submit/watch/cancel/ls/get/workers: HOST:PORT of the coordinator service (default: "
+          "$AIA_SERVER)");
+ABSL_FLAG(bool, json, false, "submit/watch/cancel/ls/get/workers: print JSON, one object a line");
+ABSL_FLAG(bool, watch, false, "submit: watch the run until it ends; exit with its status");
+ABSL_FLAG(int64_t, from_record, 0, "watch: send the records from this record number on");
 ABSL_FLAG(bool, in_process, false,
           "run the workers inside this process without gRPC, for debugging (one worker, or "
           "--local_workers=N of them)");
@@ -77,6 +96,14 @@ constexpr char kUsageText[] =
     "                 [--tls_ca=F [--tls_cert=F --tls_key=F] [--tls_server_name=NAME]]\n"
     "                 [--token_file=F]\n"
     "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
+    "  aia serve --listen=HOST:PORT --runs_dir=DIR [--workers=HOST:PORT,... | --workers_file=F]\n"
+    "            [--metrics_listen=HOST:PORT] [--data_root=DIR]\n"
+    "            [--tls_cert=F --tls_key=F [--tls_ca=F]] [--token_file=F] [--insecure]\n"
+    "  aia submit CONFIG --workers=N [--set FIELD.PATH=VALUE]... [--watch] [--json]\n"
+    "  aia watch RUN [--from_record=K] [--json]\n"
+    "  aia cancel RUN | aia ls | aia get RUN | aia workers   [--json]\n"
+    "  (the last five talk to --server=HOST:PORT, default $AIA_SERVER, with --tls_ca,\n"
+    "   --tls_cert, --tls_key, --token_file, --tls_server_name as for workers)\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
 
 sigset_t StopSignals() {
@@ -101,7 +128,7 @@ const absl::Notification* WatchStopSignals() {
       int signal_number = 0;
       if (sigwait(&stop_signals, &signal_number) != 0) continue;
       if (received == 0) {
-        std::fprintf(stderr, "aia: %s: cancelling the run (again to exit at once)\n",
+        std::fprintf(stderr, "aia: %s: stopping (again to exit at once)\n",
                      strsignal(signal_number));
         cancel->Notify();
         continue;
@@ -350,6 +377,80 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   return kFailed;
 }
 
+int ServeMain(const absl::Notification* stop) {
+  ServeFlags flags;
+  flags.listen = absl::GetFlag(FLAGS_listen);
+  flags.runs_dir = absl::GetFlag(FLAGS_runs_dir);
+  flags.data_root = absl::GetFlag(FLAGS_data_root);
+  flags.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  const std::string list = absl::GetFlag(FLAGS_workers);
+  const std::string file = absl::GetFlag(FLAGS_workers_file);
+  if (!list.empty() && !file.empty()) return Usage("give --workers or --workers_file, not both");
+  if (!list.empty() || !file.empty()) {
+    absl::StatusOr<std::vector<std::string>> workers =
+        list.empty() ? ReadWorkersFile(file) : ParseWorkerList(list);
+    if (!workers.ok()) return BadInput(workers.status().message());
+    flags.workers = *std::move(workers);
+  }
+  flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  flags.tls_key = absl::GetFlag(FLAGS_tls_key);
+  flags.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  flags.token_file = absl::GetFlag(FLAGS_token_file);
+  flags.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  flags.insecure = absl::GetFlag(FLAGS_insecure);
+  return ServeCommand(flags, stop);
+}
+
+// submit, watch, cancel, ls, get, workers.
+int ClientMain(const std::string& command, const std::vector<char*>& args,
+               const std::vector<std::string>& sets) {
+  const size_t operands = command == "ls" || command == "workers" ? 0 : 1;
+  if (args.size() != 2 + operands) {
+    return Usage(operands == 0 ? absl::StrCat(command, " takes no operand")
+                 : command == "submit" ? "submit takes one CONFIG file"
+                                       : absl::StrCat(command, " takes one RUN id"));
+  }
+  ClientOptions options;
+  options.server = absl::GetFlag(FLAGS_server);
+  if (options.server.empty()) {
+    const char* env = std::getenv("AIA_SERVER");
+    if (env != nullptr) options.server = env;
+  }
+  if (options.server.empty()) return Usage("give --server=HOST:PORT or set AIA_SERVER");
+  security::ClientSecurityOptions security_options;
+  security_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  security_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  security_options.key_file = absl::GetFlag(FLAGS_tls_key);
+  security_options.token_file = absl::GetFlag(FLAGS_token_file);
+  security_options.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  absl::StatusOr<security::ClientSecurity> security =
+      security::MakeClientSecurity(security_options);
+  if (!security.ok()) return BadInput(security.status().message());
+  if (absl::Status status = security::CheckWorkerAddresses(*security, {options.server});
+      !status.ok()) {
+    return BadInput(status.message());
+  }
+  options.credentials = security->credentials;
+  options.tls_server_name = security->server_name;
+  options.json = absl::GetFlag(FLAGS_json);
+  options.quiet = absl::GetFlag(FLAGS_quiet);
+  if (command != "submit" && !sets.empty()) return Usage("--set is for run, validate and submit");
+  if (command == "submit") {
+    int workers = 0;
+    const std::string text = absl::GetFlag(FLAGS_workers);
+    if (!absl::SimpleAtoi(text, &workers) || workers < 1) {
+      return Usage(absl::StrCat("submit needs --workers=N (the run's worker slots, N >= 1), got '",
+                                text, "'"));
+    }
+    return SubmitCommand(options, args[2], sets, workers, absl::GetFlag(FLAGS_watch));
+  }
+  if (command == "watch") return WatchCommand(options, args[2], absl::GetFlag(FLAGS_from_record));
+  if (command == "cancel") return CancelCommand(options, args[2]);
+  if (command == "get") return GetRunCommand(options, args[2]);
+  if (command == "ls") return ListRunsCommand(options);
+  return ListWorkersCommand(options);
+}
+
 }  // namespace
 }  // namespace aia
 
@@ -364,6 +465,14 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) return aia::Usage("missing command");
   const std::string command = args[1];
+  if (command == "serve") {
+    if (args.size() != 2) return aia::Usage("serve takes no operand");
+    return aia::ServeMain(aia::WatchStopSignals());
+  }
+  if (command == "submit" || command == "watch" || command == "cancel" || command == "ls" ||
+      command == "get" || command == "workers") {
+    return aia::ClientMain(command, args, sets);
+  }
   if (command != "run" && command != "validate") {
     return aia::Usage(absl::StrCat("unknown command '", command, "'"));
   }
