@@ -70,7 +70,10 @@ absl::Status Run::SynchronousLoop() {
     if (workers_[w].state == WorkerState::kRunning) round_.insert({w, std::nullopt});
   }
   while (true) {
-    if (RoundComplete()) {
+    // An empty round with nobody set up: a run with a pool waits for a slot to
+    // fill (its Ready comes through Wait).
+    const bool waiting_for_workers = round_.empty() && workers_.has_source() && Running() == 0;
+    if (RoundComplete() && !waiting_for_workers) {
       ASSIGN_OR_RETURN(const bool stop, FinishRound());
       if (stop) return absl::OkStatus();
       continue;
@@ -181,7 +184,9 @@ absl::StatusOr<bool> Run::FinishRound() {
     round_.insert({w, std::nullopt});
     SendLatestQuery(w);
   }
-  if (round_.empty()) return absl::UnavailableError("no live worker is left");
+  if (round_.empty() && !workers_.has_source()) {
+    return absl::UnavailableError("no live worker is left");
+  }
   return false;
 }
 

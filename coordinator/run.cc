@@ -28,8 +28,10 @@ RunResult Run::Execute() {
   return Finish(status);
 }
 
-WorkerPool::Options Run::PoolOptions(const RunOptions& options, const ResolvedLimits& limits) {
+WorkerPool::Options Run::PoolOptions(const RunOptions& options, const ResolvedLimits& limits,
+                                     bool refill_lost) {
   WorkerPool::Options pool;
+  pool.refill_lost = refill_lost;
   pool.addresses = options.workers;
   pool.source = options.source;
   pool.slots = options.slots;

@@ -46,14 +46,15 @@ class Run {
         recorder_(std::move(history), options.config, algorithm_.get()),
         dense_queries_(algorithm_->history_query_type() == kDenseVectorType),
         state_(SlotCount(options), config_.stop(), config_.save()),
-        workers_(PoolOptions(options, limits_)) {
+        workers_(PoolOptions(options, limits_, algorithm_->supports_rejoin())) {
     in_flight_.resize(SlotCount(options));
   }
 
   RunResult Execute();
 
  private:
-  static WorkerPool::Options PoolOptions(const RunOptions& options, const ResolvedLimits& limits);
+  static WorkerPool::Options PoolOptions(const RunOptions& options, const ResolvedLimits& limits,
+                                         bool refill_lost);
 
   int count() const { return workers_.count(); }
   std::string Name(int w) const { return workers_.Name(w); }

@@ -161,6 +161,34 @@ TEST(RunState, RejoinedWorkerCountsFromTheCurrentEpoch) {
   EXPECT_EQ(state.answer_count(), (std::vector<int64_t>{7, 2}));
 }
 
+// Elastic runs (docs/semantics.md): a slot never filled does not hold the epoch
+// back; once filled it counts from the epoch at which it filled, like a rejoin.
+TEST(RunState, SlotsFilledLateCountFromTheEpochAtTheirFill) {
+  RunState state(4, StopAtIteration(100), {});
+  state.MarkLost(2);  // vacant at the start
+  state.MarkLost(3);
+  for (int i = 0; i < 3; ++i) {
+    state.Step(0, At(i));
+    state.Step(1, At(i));
+  }
+  EXPECT_EQ(state.epoch(), 3);  // slots 0 and 1 alone make the epochs
+  state.MarkRejoined(2);        // filled at epoch 3
+  EXPECT_EQ(state.epoch(), 3);
+  state.Step(0, At(4));
+  state.Step(1, At(4));
+  EXPECT_EQ(state.epoch(), 3);  // waits for slot 2's first answer
+  state.Step(2, At(5));
+  EXPECT_EQ(state.epoch(), 4);
+  state.MarkRejoined(3);  // filled at epoch 4: needs one answer for epoch 5
+  state.Step(0, At(6));
+  state.Step(1, At(6));
+  state.Step(2, At(6));
+  EXPECT_EQ(state.epoch(), 4);
+  state.Step(3, At(7));
+  EXPECT_EQ(state.epoch(), 5);
+  EXPECT_EQ(state.answer_count(), (std::vector<int64_t>{5, 5, 2, 1}));
+}
+
 TEST(RunState, RoundsCountIterationsAndEpochsTogether) {
   v1::SaveSpec save;
   save.set_epoch(2);

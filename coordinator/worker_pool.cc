@@ -195,7 +195,10 @@ std::optional<std::string> WorkerPool::TryFill(
     int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup) {
   WorkerSlot& slot = slots_[w];
   if (options_.source == nullptr) return std::nullopt;
-  if (slot.state != WorkerState::kVacant && slot.state != WorkerState::kLost) return std::nullopt;
+  if (slot.state != WorkerState::kVacant &&
+      !(slot.state == WorkerState::kLost && options_.refill_lost)) {
+    return std::nullopt;
+  }
   if (slot.rejoining) {
     if (now >= slot.rejoin_started + absl::Seconds(options_.limits.setup_timeout_s)) {
       return absl::StrCat("no Ready within ", options_.limits.setup_timeout_s,

@@ -100,6 +100,10 @@ class WorkerPool {
     // Instead of `addresses`: `slots` vacant slots filled from `source`.
     WorkerSource* source = nullptr;
     int slots = 0;
+    // Whether a lost worker's slot may be filled again (false for algorithms
+    // that refuse rejoin: a new worker cannot take over a lost one's past
+    // answers); never-filled slots always fill.
+    bool refill_lost = true;
     // Workers inside this process (InProcessLink), data under data_root.
     bool in_process = false;
     std::string data_root;
