@@ -10,7 +10,8 @@
 // (iptables DROP inside a worker's namespace) found within the liveness bound and
 // survived with resilience 1; the partition healed and the worker rejoining; added
 // latency (tests/netns/delay_relay.py in front of one worker); a worker with a
-// certificate from another CA refused.
+// certificate from another CA refused; the coordinator service with workers that
+// join it from behind firewalls, and its dns:/// names re-resolved while it runs.
 //
 // Needs root and network namespaces: every test skips with the reason where the test
 // bed cannot be made. Runs outside Bazel's sandbox (tags "local", "exclusive"); see
@@ -32,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -586,6 +588,146 @@ TEST_F(Netns, WorkerWithCertificateOfAnotherCaIsRefused) {
   EXPECT_THAT(summary, HasSubstr(Name(2)));
   std::printf("worker3 with another CA's certificate: coordinator said: %s\nworker3 said: %s\n",
               result.err.c_str(), workers_[2]->output().c_str());
+}
+
+// ---- The coordinator service across hosts (docs/service.md) ----
+
+// `aia serve` on the coordinator's host at coord:7000, with TLS, client
+// certificates and the token; `workers` are its dialled workers (may be empty).
+std::unique_ptr<BackgroundProcess> StartService(const std::string& runs_dir,
+                                                const std::vector<std::string>& security,
+                                                const std::string& workers = "") {
+  std::vector<std::string> argv = {kIp,
+                                   "netns",
+                                   "exec",
+                                   bed->Coordinator(),
+                                   Runfile("coordinator/aia"),
+                                   "serve",
+                                   absl::StrCat("--listen=10.77.0.1:", kPort),
+                                   "--runs_dir=" + runs_dir,
+                                   "--data_root=/"};
+  if (!workers.empty()) argv.push_back("--workers=" + workers);
+  for (const std::string& flag : security) argv.push_back(flag);
+  auto service = std::make_unique<BackgroundProcess>(argv);
+  EXPECT_TRUE(service->WaitForOutput("listening on", absl::Seconds(10))) << service->output();
+  return service;
+}
+
+// The CLI against the service, from the coordinator's host.
+ProcessResult Cli(const std::vector<std::string>& args, const std::vector<std::string>& security,
+                  absl::Duration timeout = absl::Seconds(60)) {
+  std::vector<std::string> argv = {kIp, "netns", "exec", bed->Coordinator(),
+                                   Runfile("coordinator/aia")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back(absl::StrCat("--server=coord:", kPort));
+  for (const std::string& flag : security) argv.push_back(flag);
+  return RunProcess(argv, timeout);
+}
+
+TEST_F(Netns, WorkersBehindFirewallsJoinTheServiceAndCompleteARun) {
+  // Every worker host drops inbound connection attempts (TCP SYN): only outbound
+  // connections work, as behind NAT. The workers open no port at all (--join alone).
+  for (int w = 0; w < 2; ++w) {
+    ProcessResult rule =
+        bed->InNamespace(bed->Namespace(w), "iptables -A INPUT -p tcp --syn -j DROP");
+    ASSERT_EQ(rule.exit_code, 0) << rule.err;
+  }
+  const std::string runs = NewTempDir("service_join") + "/runs";
+  std::unique_ptr<BackgroundProcess> service = StartService(runs, CoordinatorSecurity());
+  for (int w = 0; w < 2; ++w) {
+    std::vector<std::string> argv = {kIp,
+                                     "netns",
+                                     "exec",
+                                     bed->Namespace(w),
+                                     Runfile("worker/aia_worker"),
+                                     absl::StrCat("--join=coord:", kPort),
+                                     "--join_name=" + WorkerHost(w),
+                                     "--data_root=/",
+                                     "--shutdown_grace_s=1"};
+    for (const std::string& flag : WorkerSecurity(w)) argv.push_back(flag);
+    workers_[w] = std::make_unique<BackgroundProcess>(argv);
+  }
+  ASSERT_TRUE(service->WaitForOutput("joined:worker1 joined the pool", absl::Seconds(15)))
+      << service->output() << workers_[0]->output();
+  ASSERT_TRUE(service->WaitForOutput("joined:worker2 joined the pool", absl::Seconds(15)))
+      << service->output() << workers_[1]->output();
+  // The firewall holds: a connection attempt from the coordinator to a worker host
+  // gets no answer (neither accepted nor refused).
+  ProcessResult probe = bed->InNamespace(
+      bed->Coordinator(), absl::StrCat("timeout 1 bash -c 'exec 3<>/dev/tcp/", WorkerAddress(0),
+                                       "/7070' 2>&1; echo exit=$?"));
+  EXPECT_THAT(probe.out, HasSubstr("exit=124")) << probe.out;
+
+  ProcessResult pool = Cli({"workers"}, CoordinatorSecurity());
+  ASSERT_EQ(pool.exit_code, 0) << pool.err;
+  EXPECT_THAT(pool.out, HasSubstr("joined:worker1"));
+  EXPECT_THAT(pool.out, HasSubstr("joined:worker2"));
+  ProcessResult submit =
+      Cli({"submit", Runfile("examples/sgd_least_squares.textproto"), "--workers=2", "--watch",
+           "--set", "stop.iteration=3000", "--set", "stop.time_s=30"},
+          CoordinatorSecurity());
+  ASSERT_EQ(submit.exit_code, 0) << submit.err << service->output();
+  EXPECT_THAT(submit.out, HasSubstr("completed: iteration after 3000 iterations"));
+  const std::string run_id = std::string(absl::StripAsciiWhitespace(
+      submit.out.substr(0, submit.out.find('\n'))));
+  const std::vector<WorkerRow> rows = ReadWorkers(runs + "/" + run_id);
+  ASSERT_EQ(rows.size(), 2u);
+  std::set<std::string> addresses;
+  for (const WorkerRow& row : rows) {
+    EXPECT_GT(row.answers, 100) << row.address;
+    EXPECT_EQ(row.state, "stopped");
+    addresses.insert(row.address);
+  }
+  EXPECT_EQ(addresses, (std::set<std::string>{"joined:worker1", "joined:worker2"}));
+  ProcessResult listed = Cli({"ls"}, CoordinatorSecurity());
+  EXPECT_THAT(listed.out, HasSubstr(run_id));
+  std::printf("$ aia workers\n%s$ aia submit ... --workers=2 --watch\n%s%s$ aia ls\n%s",
+              pool.out.c_str(), submit.out.c_str(), submit.err.c_str(), listed.out.c_str());
+}
+
+TEST_F(Netns, TheServiceReResolvesItsDnsNamesWhileItRuns) {
+  ASSERT_TRUE(StartAllWorkers());
+  // "pool" names worker1 only at first, in the coordinator host's hosts file (which
+  // `ip netns exec` mounts as its /etc/hosts; rewritten in place, so the mount sees it).
+  const std::string hosts = absl::StrCat("/etc/netns/", bed->Coordinator(), "/hosts");
+  const std::string original = ReadFileOrDie(hosts);
+  auto write_hosts = [&](const std::string& pool_addresses) {
+    std::string text = original;
+    for (absl::string_view address : absl::StrSplit(pool_addresses, ' ', absl::SkipEmpty())) {
+      absl::StrAppend(&text, address, " pool\n");
+    }
+    std::FILE* file = std::fopen(hosts.c_str(), "r+");
+    ASSERT_NE(file, nullptr);
+    ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), file), text.size());
+    std::fflush(file);
+    ASSERT_EQ(ftruncate(fileno(file), static_cast<off_t>(text.size())), 0);
+    std::fclose(file);
+  };
+  write_hosts(WorkerAddress(0));
+  const std::string runs = NewTempDir("service_dns") + "/runs";
+  std::unique_ptr<BackgroundProcess> service =
+      StartService(runs, CoordinatorSecurity(), absl::StrCat("dns:///pool:", kPort));
+  auto pool_has = [&](const std::vector<int>& expected) {
+    ProcessResult listed = Cli({"workers", "--json"}, CoordinatorSecurity(), absl::Seconds(10));
+    for (int w = 0; w < kWorkers; ++w) {
+      const bool in_pool =
+          absl::StrContains(listed.out, absl::StrCat("\"", WorkerAddress(w), ":", kPort, "\""));
+      const bool wanted = std::count(expected.begin(), expected.end(), w) > 0;
+      if (in_pool != wanted) return false;
+    }
+    return absl::StrContains(listed.out, "\"idle\"");
+  };
+  EXPECT_TRUE(WaitFor([&] { return pool_has({0}); }, absl::Seconds(10))) << service->output();
+  write_hosts(absl::StrCat(WorkerAddress(0), " ", WorkerAddress(1), " ", WorkerAddress(2)));
+  EXPECT_TRUE(WaitFor([&] { return pool_has({0, 1, 2}); }, absl::Seconds(10)))
+      << service->output();
+  write_hosts(WorkerAddress(2));
+  EXPECT_TRUE(WaitFor([&] { return pool_has({2}); }, absl::Seconds(10))) << service->output();
+  std::FILE* restore = std::fopen(hosts.c_str(), "w");
+  ASSERT_NE(restore, nullptr);
+  std::fputs(original.c_str(), restore);
+  std::fclose(restore);
+  std::printf("the service's pool followed the name: %s\n", service->output().c_str());
 }
 
 }  // namespace
