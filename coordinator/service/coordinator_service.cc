@@ -406,19 +406,7 @@ void CoordinatorService::Impl::UpdateMetrics() {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, entry] : runs_) {
       ++by_state[entry->summary.state()];
-      if (entry->summary.state() != "running") continue;
-      // The latest progress is in the feed; its summary has the final counts only.
-      bool ended = false;
-      RunFeed::Cursor cursor;
-      cursor.summary_sent = INT64_MAX;
-      cursor.next_record = INT64_MAX;
-      cursor.next_event = INT64_MAX;
-      int64_t total = 0;
-      if (std::optional<v1::RunUpdate> update = entry->feed->Next(cursor, &ended);
-          update.has_value() && update->has_progress()) {
-        for (int64_t count : update->progress().answer_count()) total += count;
-      }
-      answers[id] = total;
+      if (entry->summary.state() == "running") answers[id] = entry->feed->answers();
     }
   }
   int idle = 0, busy = 0, down = 0;

@@ -75,6 +75,13 @@ v1::RunSummary RunFeed::summary() const {
   return summary_;
 }
 
+int64_t RunFeed::answers() const {
+  absl::MutexLock lock(&mu_);
+  int64_t total = 0;
+  for (int64_t count : progress_.answer_count()) total += count;
+  return total;
+}
+
 void RunFeed::SetRecords(std::vector<v1::Record> records) {
   {
     absl::MutexLock lock(&mu_);

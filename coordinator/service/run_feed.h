@@ -57,6 +57,8 @@ class RunFeed final : public RunListener {
   // Replaces the summary (a state change, the final counts).
   void SetSummary(const v1::RunSummary& summary);
   v1::RunSummary summary() const;
+  // Answers taken so far, by the latest progress.
+  int64_t answers() const;
   // The records of a run that ended before the service started (history.csv).
   void SetRecords(std::vector<v1::Record> records);
 
