@@ -1,8 +1,10 @@
 // Run: one run of the engine, from the Setups to summary.json (RunCoordinator in
 // engine.h makes one and executes it). The class is split by concept:
 //   run.cc      preparing (central problem, connections, setups, q0), what every
-//               loop shares (waiting for events, answers, Ready, losses), the end
+//               loop shares (waiting for events, answers, queries, records), the end
 //   loops.cc    the central loops: asynchronous, synchronous rounds, task pool
+//   membership.cc  Ready, Error, Leave, losses and the resilience; liveness,
+//               answer deadlines, rejoins and slots filled while the run goes on
 // on top of the worker connections (worker_pool.h) and the files it writes
 // (recorder.h). Not thread-safe: the central loop's thread runs it.
 #ifndef AIA_COORDINATOR_RUN_H_
