@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "algorithms/typed_algorithm.h"
 #include "base/clock.h"
 #include "base/status_macros.h"
