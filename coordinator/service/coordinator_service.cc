@@ -108,7 +108,12 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
     absl::Notification cancel;
     std::unique_ptr<WorkerSource> source;
     std::thread thread;
-    bool records_loaded = false;  // a run from before a restart: read on first watch
+    bool ended = false;  // Execute returned: the scheduler joins the thread
+    // The feed holds the records only while the run goes on or is watched; an
+    // ended run's are read back from history.csv when it is watched again.
+    bool records_in_feed = false;
+    int watching = 0;  // WatchRun streams of this run
+    absl::Mutex load_mu;  // one watcher reads history.csv back, the others wait
   };
 
   static WorkerDirectory::Options DirectoryOptions(const Options& options, Impl* impl) {
@@ -145,6 +150,16 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
                         absl::StrCat("no run '", ValidUtf8(id), "' (aia ls lists the runs)"));
   }
 
+  // Frees an ended, unwatched run's records (they are in its history.csv).
+  void MaybeDropRecordsLocked(RunEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!entry.ended || entry.watching > 0 || !entry.records_in_feed) return;
+    entry.feed->SetRecords({});
+    entry.records_in_feed = false;
+  }
+
+  // Joins the threads of runs that ended.
+  void ReapRuns();
+
   void SchedulerLoop();
   // Starts queued runs while the first fits the free workers; mu_ held.
   void StartRunsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -170,7 +185,8 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
 class CoordinatorService::Impl::Watch final : public grpc::ServerWriteReactor<v1::RunUpdate>,
                                               public RunFeed::Watcher {
  public:
-  Watch(Impl* service, RunFeed* feed, int64_t from_record) : service_(service), feed_(feed) {
+  Watch(Impl* service, RunEntry* entry, int64_t from_record)
+      : service_(service), entry_(entry), feed_(entry->feed.get()) {
     cursor_.next_record = std::max<int64_t>(0, from_record);
     feed_->Subscribe(this);
     Wake();
@@ -201,6 +217,8 @@ class CoordinatorService::Impl::Watch final : public grpc::ServerWriteReactor<v1
     {
       absl::MutexLock lock(&service_->mu_);
       --service_->watchers_;
+      --entry_->watching;
+      service_->MaybeDropRecordsLocked(*entry_);
     }
     delete this;
   }
@@ -226,6 +244,7 @@ class CoordinatorService::Impl::Watch final : public grpc::ServerWriteReactor<v1
   }
 
   Impl* const service_;
+  RunEntry* const entry_;
   RunFeed* const feed_;
   absl::Mutex mu_;
   RunFeed::Cursor cursor_ ABSL_GUARDED_BY(mu_);
@@ -251,6 +270,7 @@ absl::Status CoordinatorService::Impl::Load() {
     entry->dir = (std::filesystem::path(options_.runs_dir) / summary.run_id()).string();
     entry->summary = summary;
     entry->feed = std::make_unique<RunFeed>(summary);
+    entry->ended = true;
     const std::string id = summary.run_id();
     if (id.rfind("run-", 0) == 0) {
       next_number_ = std::max<int64_t>(next_number_, std::atoll(id.c_str() + 4) + 1);
@@ -329,6 +349,7 @@ void CoordinatorService::Impl::SchedulerLoop() {
       if (stopping_) return;
       wake_ = false;
     }
+    ReapRuns();
     if (SteadyNow() >= next_refresh) {
       directory_.Refresh();
       UpdateMetrics();
@@ -337,6 +358,19 @@ void CoordinatorService::Impl::SchedulerLoop() {
     absl::MutexLock lock(&mu_);
     StartRunsLocked();
   }
+}
+
+void CoordinatorService::Impl::ReapRuns() {
+  std::vector<std::thread> ended;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, entry] : runs_) {
+      if (!entry->ended || !entry->thread.joinable()) continue;
+      ended.push_back(std::move(entry->thread));
+      entry->source.reset();
+    }
+  }
+  for (std::thread& thread : ended) thread.join();  // each has returned already
 }
 
 void CoordinatorService::Impl::StartRunsLocked() {
@@ -353,6 +387,7 @@ void CoordinatorService::Impl::StartRunsLocked() {
       options_.metrics->QueueWait(entry->summary.started_at() - entry->summary.submitted_at());
     }
     entry->source = directory_.SourceFor(entry->summary.run_id());
+    entry->records_in_feed = true;
     Log(absl::StrCat(entry->summary.run_id(), " started (", entry->summary.workers(),
                      " slots, ", directory_.free_count(), " workers free)"));
     entry->thread = std::thread([this, entry] { Execute(entry); });
@@ -395,6 +430,8 @@ void CoordinatorService::Impl::Execute(RunEntry* entry) {
   PublishLocked(*entry);
   Log(absl::StrCat(id, " ", summary.state(),
                    summary.error().empty() ? "" : absl::StrCat(": ", summary.error())));
+  entry->ended = true;
+  MaybeDropRecordsLocked(*entry);
   wake_ = true;
 }
 
@@ -496,12 +533,10 @@ grpc::ServerUnaryReactor* CoordinatorService::Impl::SubmitRun(
 
 grpc::ServerWriteReactor<v1::RunUpdate>* CoordinatorService::Impl::WatchRun(
     grpc::CallbackServerContext* context, const v1::WatchRunRequest* request) {
-  RunFeed* feed = nullptr;
-  std::string dir;
-  bool load_records = false;
+  RunEntry* entry = nullptr;
   {
     absl::MutexLock lock(&mu_);
-    RunEntry* entry = FindLocked(request->run_id());
+    entry = FindLocked(request->run_id());
     if (entry == nullptr || watchers_ >= options_.max_watchers) {
       return new RefusedWatch(
           entry == nullptr
@@ -510,22 +545,27 @@ grpc::ServerWriteReactor<v1::RunUpdate>* CoordinatorService::Impl::WatchRun(
                              absl::StrCat(watchers_, " watchers at once, the limit")));
     }
     ++watchers_;
-    feed = entry->feed.get();
-    dir = entry->dir;
-    // A run that ended before this service started: its records are on disk.
-    load_records = !entry->thread.joinable() && IsFinalState(entry->summary.state()) &&
-                   !entry->records_loaded;
-    entry->records_loaded = true;
+    ++entry->watching;  // keeps the records in the feed from now on
+  }
+  // An ended run's records are on disk: read back once for its watchers (its
+  // directory no longer changes), outside the service's lock.
+  absl::MutexLock load(&entry->load_mu);
+  bool load_records = false;
+  {
+    absl::MutexLock lock(&mu_);
+    load_records = !entry->records_in_feed && IsFinalState(entry->summary.state());
   }
   if (load_records) {
-    absl::StatusOr<std::vector<v1::Record>> records = ReadHistory(dir);
+    absl::StatusOr<std::vector<v1::Record>> records = ReadHistory(entry->dir);
     if (records.ok()) {
-      feed->SetRecords(*std::move(records));
+      entry->feed->SetRecords(*std::move(records));
     } else {
       Log(std::string(records.status().message()));
     }
+    absl::MutexLock lock(&mu_);
+    entry->records_in_feed = true;
   }
-  return new Watch(this, feed, request->from_record());
+  return new Watch(this, entry, request->from_record());
 }
 
 grpc::ServerUnaryReactor* CoordinatorService::Impl::CancelRun(grpc::CallbackServerContext* context,

@@ -74,7 +74,7 @@ class RunFeed final : public RunListener {
  private:
   void WakeAll();
 
-  static constexpr size_t kEventsKept = 1000;
+  static constexpr size_t kEventsKept = 200;
 
   mutable absl::Mutex mu_;
   v1::RunSummary summary_ ABSL_GUARDED_BY(mu_);
