@@ -123,8 +123,9 @@ void WorkerDirectory::Refresh() {
     for (auto& [id, entry] : entries_) {
       if (entry.joined) continue;
       const grpc_connectivity_state state = entry.probe->GetState(/*try_to_connect=*/true);
-      const std::string cause =
-          state == GRPC_CHANNEL_READY ? "" : absl::StrCat("probe: ", ConnectivityName(state));
+      const std::string cause = state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE
+                                    ? ""
+                                    : absl::StrCat("probe: ", ConnectivityName(state));
       if (entry.run_id.empty() && now >= entry.down_until && cause != entry.cause) {
         changed = changed || cause.empty();
         if (!cause.empty() && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
@@ -141,7 +142,10 @@ void WorkerDirectory::Refresh() {
 bool WorkerDirectory::FreeLocked(const Entry& entry, absl::Time now) const {
   if (!entry.run_id.empty() || now < entry.down_until) return false;
   if (entry.joined) return true;
-  return entry.present && entry.probe->GetState(false) == GRPC_CHANNEL_READY;
+  // Idle: connected before, and let go by the worker's --idle_timeout_s; the next
+  // Refresh connects again.
+  const grpc_connectivity_state state = entry.probe->GetState(false);
+  return entry.present && (state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE);
 }
 
 int WorkerDirectory::free_count() const {

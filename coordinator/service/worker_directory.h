@@ -5,7 +5,8 @@
 //   dialled  addresses from `aia serve --workers` (HOST:PORT, or dns:///NAME:PORT,
 //            re-resolved at every Refresh, so that a name's new addresses join
 //            the pool and vanished ones leave it). A dialled worker is free when
-//            its probe channel is connected; one that cannot be reached is down.
+//            its probe channel is connected (or idle after being connected); one
+//            that cannot be reached is down.
 //   joined   workers that dialled the service (aia_worker --join) and wait on
 //            their Join stream (JoinStream). A run uses the stream for one
 //            session; the worker then joins again with a new stream.
