@@ -123,6 +123,8 @@ void WorkerDirectory::Refresh() {
     for (auto& [id, entry] : entries_) {
       if (entry.joined) continue;
       const grpc_connectivity_state state = entry.probe->GetState(/*try_to_connect=*/true);
+      if (state == GRPC_CHANNEL_READY) entry.seen_ready = true;
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE) entry.seen_ready = false;
       const std::string cause = state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE
                                     ? ""
                                     : absl::StrCat("probe: ", ConnectivityName(state));
@@ -145,7 +147,8 @@ bool WorkerDirectory::FreeLocked(const Entry& entry, absl::Time now) const {
   // Idle: connected before, and let go by the worker's --idle_timeout_s; the next
   // Refresh connects again.
   const grpc_connectivity_state state = entry.probe->GetState(false);
-  return entry.present && (state == GRPC_CHANNEL_READY || state == GRPC_CHANNEL_IDLE);
+  return entry.present &&
+         (state == GRPC_CHANNEL_READY || (state == GRPC_CHANNEL_IDLE && entry.seen_ready));
 }
 
 int WorkerDirectory::free_count() const {

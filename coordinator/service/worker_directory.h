@@ -88,7 +88,8 @@ class WorkerDirectory final : public JoinPool {
     std::string name;  // the address, or "joined:NAME"
     std::shared_ptr<JoinStream> stream;          // joined
     std::shared_ptr<grpc::Channel> probe;        // dialled
-    bool present = true;                         // dialled: still among the resolved addresses
+    bool present = true;     // dialled: still among the resolved addresses
+    bool seen_ready = false;  // dialled: its probe connected since its last failure
     std::string run_id;                          // busy when not empty
     int slot = -1;
     std::string host, version, peer, cause;
