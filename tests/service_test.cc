@@ -1,0 +1,1112 @@
+// End to end: the coordinator service with real processes. A real `aia serve`,
+// real aia_worker daemons (dialled with --listen, or joining with --join), and the
+// real aia CLI as its client (submit, watch, cancel, ls, get, workers, --json).
+// Loopback only; every port is picked by the kernel (…:0) and read back from what
+// the process prints; every wait is bounded.
+//
+// Runs use the echo algorithm with 10 ms per answer (steady progress for as long
+// as stop.time_s allows), so "mid-run" is a condition the test waits for: a
+// progress update with iterations > 0 on `aia watch --json`.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "metrics/http_get.h"
+#include "proto/coordinator.pb.h"
+#include "tests/process.h"
+#include "tests/run_files.h"
+
+namespace aia {
+namespace {
+
+using ::aia::testing::BackgroundProcess;
+using ::aia::testing::HttpGet;
+using ::aia::testing::HttpResponse;
+using ::aia::testing::NewTempDir;
+using ::aia::testing::ProcessResult;
+using ::aia::testing::ReadCsv;
+using ::aia::testing::ReadFileOrDie;
+using ::aia::testing::Runfile;
+using ::aia::testing::RunProcess;
+using ::aia::testing::ToInt;
+using ::aia::testing::UnusedPort;
+using ::aia::testing::WorkerProcess;
+using ::aia::testing::WriteFileOrDie;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
+
+constexpr char kPromtool[] = "/usr/bin/promtool";
+constexpr char kPrometheus[] = "/usr/bin/prometheus";
+constexpr char kHeartScale[] = "/usr/share/doc/liblinear-tools/examples/heart_scale";
+
+// 10 ms per answer; a run lasts until stop.time_s unless --set stop.iteration=N.
+constexpr char kEchoConfig[] = R"pb(
+  name: "service_test"
+  algorithm {
+    name: "echo"
+    echo { dimension: 4 delay_s: 0.01 }
+  }
+  problem {
+    name: "least_squares"
+    synthetic { rows: 12 columns: 2 }
+  }
+  save { epoch: 10 }
+  stop { time_s: 30 }
+  limits { shutdown_timeout_s: 2 }
+)pb";
+
+// The text after `prefix` in `text` up to the end of its line, or "".
+std::string After(const std::string& text, const std::string& prefix) {
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t start = at + prefix.size();
+  return text.substr(start, text.find_first_of("\r\n", start) - start);
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+template <typename Message>
+bool ParseJson(const std::string& json, Message* message) {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  return google::protobuf::util::JsonStringToMessage(json, message, options).ok();
+}
+
+// The run updates of `aia watch --json` output (one JSON object a line).
+std::vector<v1::RunUpdate> ParseUpdates(const std::string& out) {
+  std::vector<v1::RunUpdate> updates;
+  for (const std::string& line : Lines(out)) {
+    if (line.empty() || line[0] != '{') continue;
+    if (line.rfind("{\"run_id\"", 0) == 0) continue;  // submit --json: SubmitRunResponse
+    v1::RunUpdate update;
+    EXPECT_TRUE(ParseJson(line, &update)) << line;
+    updates.push_back(update);
+  }
+  return updates;
+}
+
+// workers.csv, columns worker, address, answers, failures, mean_compute_s, state
+// (the later ones may hold a quoted cause; not read).
+struct SlotRow {
+  std::string address;
+  int64_t answers = 0;
+  std::string state;
+};
+
+std::vector<SlotRow> ReadSlots(const std::string& run_dir) {
+  std::vector<std::vector<std::string>> csv = ReadCsv(run_dir + "/workers.csv");
+  std::vector<SlotRow> rows;
+  EXPECT_FALSE(csv.empty());
+  if (csv.empty()) return rows;
+  EXPECT_EQ(
+      absl::StrJoin(csv[0], ",").rfind("worker,address,answers,failures,mean_compute_s,state", 0),
+      0u);
+  for (size_t i = 1; i < csv.size(); ++i) {
+    EXPECT_GE(csv[i].size(), 6u);
+    if (csv[i].size() < 6) continue;
+    EXPECT_EQ(ToInt(csv[i][0]), static_cast<int64_t>(i - 1));
+    rows.push_back({csv[i][1], ToInt(csv[i][2]), csv[i][5]});
+  }
+  return rows;
+}
+
+// The epoch column of history.csv, in order.
+std::vector<int64_t> HistoryEpochs(const std::string& run_dir) {
+  std::vector<std::vector<std::string>> csv = ReadCsv(run_dir + "/history.csv");
+  std::vector<int64_t> epochs;
+  EXPECT_FALSE(csv.empty());
+  if (csv.empty()) return epochs;
+  EXPECT_EQ(csv[0][2], "epoch");
+  for (size_t i = 1; i < csv.size(); ++i) epochs.push_back(ToInt(csv[i][2]));
+  return epochs;
+}
+
+// The value of `"key": "text"` in summary.json.
+std::string JsonString(const std::string& json, const std::string& key) {
+  const std::string marker = "\"" + key + "\": \"";
+  const size_t at = json.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t start = at + marker.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+// The value of the sample line "NAME VALUE" in an exposition, or -1.
+double Sample(const std::string& exposition, const std::string& name) {
+  double value = -1;
+  const std::string text = After("\n" + exposition, "\n" + name + " ");
+  if (text.empty() || !absl::SimpleAtod(text, &value)) return -1;
+  return value;
+}
+
+std::string Scrape(int port) {
+  absl::StatusOr<HttpResponse> response = HttpGet("127.0.0.1", port, "/metrics");
+  EXPECT_TRUE(response.ok()) << response.status();
+  if (!response.ok()) return "";
+  EXPECT_EQ(response->status, 200) << response->body;
+  return response->body;
+}
+
+// `promtool check metrics` on `text`: "" when it passes, its complaint otherwise.
+std::string Promtool(const std::string& text) {
+  const std::string file = NewTempDir("promtool") + "/metrics.txt";
+  WriteFileOrDie(file, text);
+  ProcessResult check = RunProcess(
+      {"/bin/sh", "-c", std::string(kPromtool) + " check metrics < " + file}, absl::Seconds(30));
+  if (check.exit_code == 0 && check.out + check.err == "") return "";
+  return absl::StrCat("exit ", check.exit_code, ": ", check.out, check.err);
+}
+
+// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false).
+bool Eventually(absl::Duration timeout, const std::function<bool()>& condition) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+// A running `aia serve --listen=127.0.0.1:0 --runs_dir=DIR [flags]`; SIGTERM (then
+// SIGKILL) when destroyed.
+class Service {
+ public:
+  Service(const std::string& runs_dir, std::vector<std::string> flags)
+      : runs_dir_(runs_dir), flags_(std::move(flags)) {
+    Start();
+  }
+  ~Service() { Stop(); }
+
+  // Starts (again) on the same --runs_dir and flags, on a new port.
+  void Start() {
+    std::vector<std::string> argv = {Runfile("coordinator/aia"), "serve", "--listen=127.0.0.1:0",
+                                     "--runs_dir=" + runs_dir_};
+    argv.insert(argv.end(), flags_.begin(), flags_.end());
+    process_ = std::make_unique<BackgroundProcess>(argv);
+    // The line is written at once, with its end: "... runs in DIR\n".
+    const bool announced =
+        process_->WaitForOutput(" runs in " + runs_dir_ + "\n", absl::Seconds(15));
+    ASSERT_TRUE(announced) << process_->output();
+    const std::string said = After(process_->output(), "aia serve: listening on ");
+    address_ = said.substr(0, said.find(' '));
+    ASSERT_THAT(address_, StartsWith("127.0.0.1:")) << process_->output();
+    const std::string metrics =
+        After(process_->output(), "aia serve: metrics on http://127.0.0.1:");
+    metrics_port_ = 0;
+    if (!metrics.empty())
+      ASSERT_TRUE(absl::SimpleAtoi(metrics.substr(0, metrics.find('/')), &metrics_port_))
+          << process_->output();
+  }
+
+  // SIGKILL, and waits for it.
+  void Kill() {
+    kill(process_->pid(), SIGKILL);
+    process_->Wait(absl::Seconds(10));
+  }
+
+  // SIGTERM; the exit status.
+  int Stop() {
+    if (process_ == nullptr) return -1;
+    kill(process_->pid(), SIGTERM);
+    const int code = process_->Wait(absl::Seconds(20)).exit_code;
+    process_.reset();
+    return code;
+  }
+
+  bool AwaitLog(const std::string& text, absl::Duration timeout = absl::Seconds(20)) {
+    return process_->WaitForOutput(text, timeout);
+  }
+  std::string log() const { return process_->output(); }
+  const std::string& address() const { return address_; }
+  int metrics_port() const { return metrics_port_; }
+  const std::string& runs_dir() const { return runs_dir_; }
+
+ private:
+  const std::string runs_dir_;
+  const std::vector<std::string> flags_;
+  std::unique_ptr<BackgroundProcess> process_;
+  std::string address_;
+  int metrics_port_ = 0;
+};
+
+// An `aia_worker --join=SERVICE --join_name=NAME` without --listen.
+class JoinedWorker {
+ public:
+  JoinedWorker(const std::string& service, const std::string& name, const std::string& data_root,
+               const std::vector<std::string>& flags = {})
+      : name_(name) {
+    std::vector<std::string> argv = {Runfile("worker/aia_worker"), "--join=" + service,
+                                     "--join_name=" + name, "--data_root=" + data_root};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    process_ = std::make_unique<BackgroundProcess>(argv);
+    EXPECT_TRUE(process_->WaitForOutput("aia_worker: joining " + service, absl::Seconds(10)))
+        << process_->output();
+  }
+  ~JoinedWorker() {
+    if (process_ != nullptr) Terminate();
+  }
+
+  // SIGTERM (a drain); the exit status.
+  int Terminate() {
+    kill(process_->pid(), SIGTERM);
+    return process_->Wait(absl::Seconds(15)).exit_code;
+  }
+  const std::string& name() const { return name_; }
+  std::string pool_name() const { return "joined:" + name_; }
+  std::string output() const { return process_->output(); }
+
+ private:
+  const std::string name_;
+  std::unique_ptr<BackgroundProcess> process_;
+};
+
+// Calls grpc.health.v1.Health/Check by hand for `service` (HealthCheckRequest
+// {service} is field 1, a string); the response bytes, "" on error.
+std::string HealthCheck(const std::string& address, const std::string& service,
+                        grpc::Status& status) {
+  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  const std::string message =
+      service.empty() ? "" : absl::StrCat("\x0a", std::string(1, char(service.size())), service);
+  grpc::Slice slice(message);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  if (!done.WaitForNotificationWithTimeout(absl::Seconds(15))) {
+    context.TryCancel();
+    done.WaitForNotification();
+    ADD_FAILURE() << "the health check did not complete";
+  }
+  if (!status.ok()) return "";
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "";
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    unsetenv("AIA_SERVER");
+    data_ = NewTempDir("data");
+    config_ = NewTempDir("config") + "/echo.textproto";
+    WriteFileOrDie(config_, kEchoConfig);
+  }
+
+  void StartDialled(int n, const std::vector<std::string>& flags = {}) {
+    for (int i = 0; i < n; ++i) workers_.push_back(std::make_unique<WorkerProcess>("/"));
+    std::vector<std::string> addresses;
+    for (const auto& worker : workers_) addresses.push_back(worker->address());
+    std::vector<std::string> all = {"--workers=" + absl::StrJoin(addresses, ","), "--data_root=/"};
+    all.insert(all.end(), flags.begin(), flags.end());
+    ASSERT_NO_FATAL_FAILURE(StartService(all));
+  }
+
+  void StartService(const std::vector<std::string>& flags = {}) {
+    service_ = std::make_unique<Service>(NewTempDir("runs"), flags);
+  }
+
+  // `aia ARGS... --server=SERVICE`, at most 30 s.
+  ProcessResult Aia(std::vector<std::string> args) {
+    args.insert(args.begin(), Runfile("coordinator/aia"));
+    args.push_back("--server=" + service_->address());
+    return RunProcess(args, absl::Seconds(30));
+  }
+
+  // `aia submit CONFIG --workers=N --set ...`: the run id (a test failure if it fails).
+  std::string Submit(int workers, const std::vector<std::string>& sets) {
+    std::vector<std::string> args = {"submit", config_, absl::StrCat("--workers=", workers)};
+    for (const std::string& set : sets) args.push_back("--set=" + set);
+    ProcessResult submitted = Aia(args);
+    EXPECT_EQ(submitted.exit_code, 0) << submitted.out << submitted.err;
+    std::string id = submitted.out;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    EXPECT_THAT(id, StartsWith("run-")) << submitted.out << submitted.err;
+    return id;
+  }
+
+  v1::RunSummary Get(const std::string& id) {
+    ProcessResult got = Aia({"get", id, "--json"});
+    EXPECT_EQ(got.exit_code, 0) << got.out << got.err;
+    v1::RunSummary summary;
+    EXPECT_TRUE(ParseJson(got.out, &summary)) << got.out;
+    return summary;
+  }
+
+  v1::ListWorkersResponse Workers() {
+    ProcessResult listed = Aia({"workers", "--json"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.out << listed.err;
+    v1::ListWorkersResponse response;
+    EXPECT_TRUE(ParseJson(listed.out, &response)) << listed.out;
+    return response;
+  }
+
+  // The pool's workers, by value (a range-for over a temporary's field dangles).
+  std::vector<v1::PoolWorker> PoolWorkers() {
+    const v1::ListWorkersResponse response = Workers();
+    return {response.workers().begin(), response.workers().end()};
+  }
+
+  v1::ListRunsResponse Runs() {
+    ProcessResult listed = Aia({"ls", "--json"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.out << listed.err;
+    v1::ListRunsResponse response;
+    EXPECT_TRUE(ParseJson(listed.out, &response)) << listed.out;
+    return response;
+  }
+
+  // Polls `aia get` until the run is in `state`; its last summary.
+  v1::RunSummary AwaitState(const std::string& id, const std::string& state,
+                            absl::Duration timeout = absl::Seconds(30)) {
+    v1::RunSummary summary;
+    const bool reached = Eventually(timeout, [&] {
+      summary = Get(id);
+      return summary.state() == state;
+    });
+    EXPECT_TRUE(reached) << id << " is " << summary.state() << ", not " << state << "\n"
+                         << summary.ShortDebugString() << "\n"
+                         << service_->log();
+    return summary;
+  }
+
+  // Watches the run (aia watch --json) until a progress update satisfies
+  // `accept` (by default: iterations > 0); that update.
+  std::optional<v1::Progress> AwaitProgress(
+      const std::string& id, const std::function<bool(const v1::Progress&)>& accept = nullptr,
+      absl::Duration timeout = absl::Seconds(20)) {
+    BackgroundProcess watch(
+        {Runfile("coordinator/aia"), "watch", id, "--json", "--server=" + service_->address()});
+    std::optional<v1::Progress> found;
+    Eventually(timeout, [&] {
+      for (const v1::RunUpdate& update : ParseUpdates(watch.output())) {
+        if (!update.has_progress()) continue;
+        if (accept ? accept(update.progress()) : update.progress().iteration() > 0) {
+          found = update.progress();
+          return true;
+        }
+      }
+      return false;
+    });
+    EXPECT_TRUE(found.has_value()) << "no such progress on " << id << ":\n"
+                                   << watch.output() << "\n"
+                                   << service_->log();
+    return found;
+  }
+
+  // Waits until `aia workers` lists `count` idle workers.
+  void AwaitIdle(int count) {
+    v1::ListWorkersResponse pool;
+    const bool idle = Eventually(absl::Seconds(15), [&] {
+      pool = Workers();
+      int n = 0;
+      for (const v1::PoolWorker& worker : pool.workers()) n += worker.state() == "idle";
+      return n == count;
+    });
+    EXPECT_TRUE(idle) << pool.DebugString();
+  }
+
+  // The pool name of the worker in `slot` of `run` (aia workers), or "".
+  std::string WorkerInSlot(const std::string& run, int slot) {
+    for (const v1::PoolWorker& worker : PoolWorkers()) {
+      if (worker.state() == "busy" && worker.run_id() == run && worker.slot() == slot) {
+        return worker.name();
+      }
+    }
+    return "";
+  }
+
+  std::string data_;
+  std::string config_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+  std::vector<std::unique_ptr<JoinedWorker>> joined_;
+  std::unique_ptr<Service> service_;  // last: stopped before the workers
+};
+
+// 1. submit --watch to completion; get, ls, workers, watch [--from_record], --json.
+TEST_F(ServiceTest, SubmitWatchesARunToCompletionAndGetDescribesIt) {
+  if (access(kHeartScale, R_OK) != 0) GTEST_SKIP() << kHeartScale << " is missing";
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  const std::string example = Runfile("examples/sgd_least_squares.textproto");
+  // AIA_SERVER stands for --server.
+  setenv("AIA_SERVER", service_->address().c_str(), 1);
+  ProcessResult run = RunProcess({Runfile("coordinator/aia"), "submit", example, "--workers=2",
+                                  "--set=stop.iteration=2000", "--watch"},
+                                 absl::Seconds(60));
+  unsetenv("AIA_SERVER");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << service_->log();
+  const std::vector<std::string> lines = Lines(run.out);
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  EXPECT_EQ(lines[0], "run-1");
+  const std::string run_dir = service_->runs_dir() + "/run-1";
+  EXPECT_THAT(lines[1], StartsWith("completed: iteration after 2000 iterations, "));
+  EXPECT_THAT(lines[1], ::testing::EndsWith("; history in " + run_dir));
+  EXPECT_THAT(run.err, HasSubstr("run-1 completed")) << run.err;
+
+  const v1::RunSummary summary = Get("run-1");
+  EXPECT_EQ(summary.run_id(), "run-1");
+  EXPECT_EQ(summary.name(), "sgd_least_squares");
+  EXPECT_EQ(summary.algorithm(), "sgd");
+  EXPECT_EQ(summary.state(), "completed");
+  EXPECT_EQ(summary.stop_reason(), "iteration");
+  EXPECT_EQ(summary.error(), "");
+  EXPECT_EQ(summary.iterations(), 2000);
+  EXPECT_GT(summary.epochs(), 0);
+  EXPECT_EQ(summary.exit_status(), 0);
+  EXPECT_EQ(summary.workers(), 2);
+  EXPECT_EQ(summary.source(), "sgd_least_squares.textproto");
+  EXPECT_EQ(summary.run_dir(), run_dir);
+  ASSERT_EQ(summary.answer_count_size(), 2);
+  EXPECT_GE(summary.answer_count(0) + summary.answer_count(1), 2000);
+  EXPECT_GT(summary.submitted_at(), 0);
+  EXPECT_GE(summary.started_at(), summary.submitted_at());
+  EXPECT_GE(summary.ended_at(), summary.started_at());
+  EXPECT_NEAR(summary.submitted_at(), absl::ToUnixSeconds(absl::Now()), 120);
+  for (const char* file : {"history.csv", "summary.json", "workers.csv"}) {
+    EXPECT_TRUE(std::filesystem::exists(run_dir + "/" + file)) << file;
+  }
+  const std::string json = ReadFileOrDie(run_dir + "/summary.json");
+  EXPECT_EQ(JsonString(json, "status"), "completed") << json;
+  EXPECT_EQ(aia::testing::JsonInt(json, "iterations"), 2000) << json;
+  std::vector<std::string> addresses;
+  for (const SlotRow& row : ReadSlots(run_dir)) {
+    addresses.push_back(row.address);
+    EXPECT_GT(row.answers, 0);
+    EXPECT_EQ(row.state, "stopped");
+  }
+  EXPECT_THAT(addresses, UnorderedElementsAre(workers_[0]->address(), workers_[1]->address()));
+
+  // The text form.
+  ProcessResult text = Aia({"get", "run-1"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("state        completed\n"));
+  EXPECT_THAT(text.out, HasSubstr("iterations   2000\n"));
+  EXPECT_THAT(text.out, HasSubstr("run_dir      " + run_dir + "\n"));
+  ProcessResult ls = Aia({"ls"});
+  EXPECT_EQ(ls.exit_code, 0) << ls.err;
+  ASSERT_EQ(Lines(ls.out).size(), 2u) << ls.out;
+  EXPECT_THAT(Lines(ls.out)[1], StartsWith("run-1      completed         2        2000"));
+  const v1::ListRunsResponse runs = Runs();
+  ASSERT_EQ(runs.runs_size(), 1);
+  EXPECT_EQ(runs.runs(0).run_id(), "run-1");
+  EXPECT_EQ(runs.runs(0).state(), "completed");
+  // The pool: both dialled workers, idle again.
+  std::vector<std::string> pool;
+  for (const v1::PoolWorker& worker : PoolWorkers()) {
+    pool.push_back(worker.name() + " " + worker.state());
+    EXPECT_FALSE(worker.joined());
+  }
+  EXPECT_THAT(pool, UnorderedElementsAre(workers_[0]->address() + " idle",
+                                         workers_[1]->address() + " idle"));
+
+  // watch --json of the finished run: its summary, then every record of
+  // history.csv in order (from --from_record on), then the stream ends (exit 0).
+  const int64_t rows = static_cast<int64_t>(ReadCsv(run_dir + "/history.csv").size()) - 1;
+  ASSERT_GT(rows, 5);
+  ProcessResult watched = Aia({"watch", "run-1", "--json"});
+  EXPECT_EQ(watched.exit_code, 0) << watched.err;
+  std::vector<v1::RunUpdate> updates = ParseUpdates(watched.out);
+  ASSERT_FALSE(updates.empty());
+  ASSERT_TRUE(updates[0].has_summary()) << updates[0].DebugString();
+  EXPECT_EQ(updates[0].summary().state(), "completed");
+  std::vector<int64_t> numbers;
+  for (const v1::RunUpdate& update : updates) {
+    if (update.has_record()) numbers.push_back(update.record().record());
+  }
+  ASSERT_EQ(static_cast<int64_t>(numbers.size()), rows);
+  for (int64_t i = 0; i < rows; ++i) EXPECT_EQ(numbers[i], i);
+  const int64_t from = rows - 3;
+  ProcessResult resumed = Aia({"watch", "run-1", "--json", absl::StrCat("--from_record=", from)});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  numbers.clear();
+  for (const v1::RunUpdate& update : ParseUpdates(resumed.out)) {
+    if (update.has_record()) numbers.push_back(update.record().record());
+  }
+  EXPECT_THAT(numbers, ElementsAre(from, from + 1, from + 2));
+  // The text form ends as submit --watch did.
+  ProcessResult plain = Aia({"watch", "run-1"});
+  EXPECT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_THAT(plain.out, StartsWith("completed: iteration after 2000 iterations, "));
+}
+
+// 2. aia cancel mid-run: the run ends cancelled; aia watch exits 1.
+TEST_F(ServiceTest, CancelEndsARunningRun) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  const std::string id = Submit(2, {"stop.time_s=30"});
+  BackgroundProcess watch(
+      {Runfile("coordinator/aia"), "watch", id, "--server=" + service_->address()});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  EXPECT_EQ(Get(id).state(), "running");
+  const absl::Time cancelled_at = absl::Now();
+  ProcessResult cancel = Aia({"cancel", id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(cancel.out, id + ": cancel requested (was running)\n");
+  ProcessResult watched = watch.Wait(absl::Seconds(15));
+  EXPECT_FALSE(watched.timed_out);
+  EXPECT_EQ(watched.exit_code, 1) << watched.out << watched.err;
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(10));
+  EXPECT_THAT(watched.err, HasSubstr("aia: run " + id + " cancelled: the run was cancelled\n"));
+  const v1::RunSummary summary = AwaitState(id, "cancelled", absl::Seconds(5));
+  EXPECT_EQ(summary.error(), "the run was cancelled");
+  EXPECT_EQ(summary.exit_status(), 1);
+  EXPECT_GT(summary.iterations(), 0);
+  EXPECT_LT(summary.elapsed_s(), 25);
+  const std::string json = ReadFileOrDie(summary.run_dir() + "/summary.json");
+  EXPECT_EQ(JsonString(json, "status"), "cancelled") << json;
+  // A watch that starts after the end says so too.
+  ProcessResult late = Aia({"watch", id});
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_THAT(late.err, HasSubstr("aia: run " + id + " cancelled: the run was cancelled\n"));
+  // And the workers are free for the next run.
+  AwaitIdle(2);
+}
+
+// 3. Two runs of 2 slots on 4 workers run at the same time on disjoint workers.
+TEST_F(ServiceTest, TwoRunsAtOnceOnDisjointWorkers) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(4));
+  AwaitIdle(4);
+  const std::string a = Submit(2, {"stop.time_s=4"});
+  const std::string b = Submit(2, {"stop.time_s=4"});
+  bool both = false;
+  Eventually(absl::Seconds(10), [&] {
+    both = Get(a).state() == "running" && Get(b).state() == "running";
+    return both;
+  });
+  EXPECT_TRUE(both) << service_->log();
+  // While both run, the pool has all four busy, two for each.
+  std::map<std::string, int> busy;
+  for (const v1::PoolWorker& worker : PoolWorkers()) {
+    if (worker.state() == "busy") ++busy[worker.run_id()];
+  }
+  EXPECT_THAT(busy, UnorderedElementsAre(std::make_pair(a, 2), std::make_pair(b, 2)));
+  const v1::RunSummary ra = AwaitState(a, "completed");
+  const v1::RunSummary rb = AwaitState(b, "completed");
+  EXPECT_LT(rb.started_at(), ra.ended_at());  // they overlapped
+  std::set<std::string> addresses;
+  for (const v1::RunSummary& run : {ra, rb}) {
+    const std::vector<SlotRow> slots = ReadSlots(run.run_dir());
+    ASSERT_EQ(slots.size(), 2u);
+    for (const SlotRow& slot : slots) {
+      EXPECT_GT(slot.answers, 0);
+      EXPECT_TRUE(addresses.insert(slot.address).second) << slot.address << " in both runs";
+    }
+  }
+  std::vector<std::string> all;
+  for (const auto& worker : workers_) all.push_back(worker->address());
+  EXPECT_THAT(addresses, UnorderedElementsAreArray(all));
+}
+
+// 4. A third run waits queued until two workers come free, then completes.
+TEST_F(ServiceTest, AThirdRunQueuesUntilWorkersFreeUp) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(4));
+  AwaitIdle(4);
+  const std::string a = Submit(2, {"stop.time_s=3"});
+  const std::string b = Submit(2, {"stop.time_s=3"});
+  const std::string c = Submit(2, {"stop.iteration=200"});
+  EXPECT_EQ(c, "run-3");
+  bool both = false;
+  Eventually(absl::Seconds(10), [&] {
+    both = Get(a).state() == "running" && Get(b).state() == "running";
+    return both;
+  });
+  ASSERT_TRUE(both) << service_->log();
+  v1::RunSummary queued = Get(c);
+  EXPECT_EQ(queued.state(), "queued");
+  EXPECT_EQ(queued.started_at(), 0);
+  ProcessResult ls = Aia({"ls"});
+  EXPECT_THAT(ls.out, HasSubstr("\nrun-3      queued "));
+  const v1::RunSummary rc = AwaitState(c, "completed");
+  const v1::RunSummary ra = Get(a), rb = Get(b);
+  EXPECT_EQ(ra.state(), "completed");
+  EXPECT_EQ(rb.state(), "completed");
+  EXPECT_EQ(rc.iterations(), 200);
+  // It started once the first of the others ended, not before.
+  EXPECT_GE(rc.started_at(), std::min(ra.ended_at(), rb.ended_at()) - 0.01);
+  EXPECT_GT(rc.started_at() - rc.submitted_at(), 2.0);  // the queue wait
+}
+
+// A queued run cancelled: it never starts.
+TEST_F(ServiceTest, CancelOfAQueuedRun) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  AwaitIdle(2);
+  const std::string a = Submit(2, {"stop.time_s=20"});
+  const std::string b = Submit(2, {"stop.iteration=100"});
+  ASSERT_TRUE(AwaitProgress(a).has_value());
+  ASSERT_EQ(Get(b).state(), "queued");
+  ProcessResult cancel = Aia({"cancel", b});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  v1::RunSummary summary = Get(b);
+  EXPECT_EQ(summary.state(), "cancelled");
+  EXPECT_EQ(summary.error(), "cancelled before it started");
+  EXPECT_EQ(summary.started_at(), 0);
+  ProcessResult watched = Aia({"watch", b});
+  EXPECT_EQ(watched.exit_code, 1);
+  ProcessResult again = Aia({"cancel", a});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  AwaitState(a, "cancelled");
+  // The line says what the run was before the cancel: queued.
+  EXPECT_EQ(cancel.out, b + ": cancel requested (was queued)\n");
+}
+
+// 5. The submitting client killed mid-run: the run goes on and completes.
+TEST_F(ServiceTest, KilledClientDoesNotStopTheRun) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  BackgroundProcess client({Runfile("coordinator/aia"), "submit", config_, "--workers=2",
+                            "--set=stop.time_s=3", "--watch", "--server=" + service_->address()});
+  ASSERT_TRUE(client.WaitForOutput("run-1\n", absl::Seconds(15))) << client.output();
+  ASSERT_TRUE(AwaitProgress("run-1").has_value());
+  kill(client.pid(), SIGKILL);
+  EXPECT_EQ(client.Wait(absl::Seconds(5)).exit_code, -1);
+  const v1::RunSummary summary = AwaitState("run-1", "completed");
+  EXPECT_EQ(summary.stop_reason(), "time_s");
+  EXPECT_EQ(summary.exit_status(), 0);
+  EXPECT_NEAR(summary.elapsed_s(), 3.0, 0.5);
+  for (const SlotRow& slot : ReadSlots(summary.run_dir())) EXPECT_GT(slot.answers, 0);
+}
+
+// 6. aia serve SIGKILLed mid-run, restarted on the same --runs_dir.
+TEST_F(ServiceTest, RestartAfterAKillMarksUnfinishedRunsInterrupted) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  const std::string done = Submit(2, {"stop.iteration=100"});
+  AwaitState(done, "completed");
+  const std::string running = Submit(2, {"stop.time_s=30"});
+  const std::string queued = Submit(2, {"stop.iteration=100"});
+  ASSERT_TRUE(AwaitProgress(running).has_value());
+  ASSERT_EQ(Get(queued).state(), "queued");
+  const std::string running_dir = service_->runs_dir() + "/" + running;
+  ASSERT_TRUE(Eventually(absl::Seconds(10), [&] {
+    return ReadCsv(running_dir + "/history.csv").size() >= 3;  // header + 2 records
+  }));
+  service_->Kill();
+  ASSERT_NO_FATAL_FAILURE(service_->Start());
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  EXPECT_THAT(service_->log(), HasSubstr("aia serve: 3 runs found under "));
+
+  const v1::ListRunsResponse runs = Runs();
+  std::vector<std::string> states;
+  for (const v1::RunSummary& run : runs.runs()) states.push_back(run.run_id() + " " + run.state());
+  EXPECT_THAT(states,
+              ElementsAre(done + " completed", running + " interrupted", queued + " interrupted"));
+  const v1::RunSummary interrupted = Get(running);
+  EXPECT_EQ(interrupted.state(), "interrupted");
+  EXPECT_EQ(interrupted.error(), "the coordinator service stopped while the run was running");
+  EXPECT_EQ(interrupted.exit_status(), 1);
+  EXPECT_GT(interrupted.iterations(), 0);  // from its history
+  const std::string json = ReadFileOrDie(running_dir + "/summary.json");
+  EXPECT_EQ(JsonString(json, "status"), "interrupted") << json;
+  const v1::RunSummary was_queued = Get(queued);
+  EXPECT_EQ(was_queued.error(), "the coordinator service stopped while the run was queued");
+  EXPECT_EQ(
+      JsonString(ReadFileOrDie(service_->runs_dir() + "/" + queued + "/summary.json"), "status"),
+      "interrupted");
+  EXPECT_EQ(Get(done).iterations(), 100);
+  // Its records are served from disk; watch ends with the run's status.
+  ProcessResult watched = Aia({"watch", running, "--json"});
+  EXPECT_EQ(watched.exit_code, 1) << watched.err;
+  int64_t records = 0;
+  for (const v1::RunUpdate& update : ParseUpdates(watched.out)) records += update.has_record();
+  EXPECT_EQ(records, static_cast<int64_t>(ReadCsv(running_dir + "/history.csv").size()) - 1);
+  ProcessResult cancel = Aia({"cancel", running});
+  EXPECT_EQ(cancel.exit_code, 1);
+  EXPECT_EQ(cancel.err, "aia: run " + running + " has already ended (interrupted)\n");
+  // A new run gets a new id, and the workers (whose sessions were cut) serve it.
+  const std::string next = Submit(2, {"stop.iteration=100"});
+  EXPECT_EQ(next, "run-4");
+  EXPECT_EQ(AwaitState(next, "completed").iterations(), 100);
+}
+
+// 7. Bad input: each error exactly, with its exit status.
+TEST_F(ServiceTest, BadInputIsRefusedWithItsError) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(1));
+  ProcessResult zero = Aia({"submit", config_, "--workers=1", "--set=stop.iteration=0"});
+  EXPECT_EQ(zero.exit_code, 2);
+  EXPECT_EQ(zero.err, "aia: echo.textproto: stop.iteration must be > 0, got 0\n");
+  const std::string bad = NewTempDir("bad") + "/bad.textproto";
+  WriteFileOrDie(bad, "name: \"x\"\nalgorithm { name: \"echo\" }\nstop { time_s: oops }\n");
+  ProcessResult syntax = Aia({"submit", bad, "--workers=1"});
+  EXPECT_EQ(syntax.exit_code, 2);
+  EXPECT_THAT(syntax.err, StartsWith("aia: bad.textproto:3:"));
+  ProcessResult unknown_field = Aia({"submit", config_, "--workers=1", "--set=stop.nope=1"});
+  EXPECT_EQ(unknown_field.exit_code, 2);
+  EXPECT_THAT(unknown_field.err, HasSubstr("nope"));
+  ProcessResult too_many = Aia({"submit", config_, "--workers=5000"});
+  EXPECT_EQ(too_many.exit_code, 2);
+  EXPECT_EQ(too_many.err, "aia: workers must be in 1..4096, got 5000\n");
+  EXPECT_EQ(Runs().runs_size(), 0);  // none of them queued
+
+  for (const char* command : {"get", "watch", "cancel"}) {
+    ProcessResult missing = Aia({command, "run-99"});
+    EXPECT_EQ(missing.exit_code, 1) << command;
+    EXPECT_EQ(missing.err, "aia: no run 'run-99' (aia ls lists the runs)\n") << command;
+  }
+  const std::string id = Submit(1, {"stop.iteration=50"});
+  AwaitState(id, "completed");
+  ProcessResult ended = Aia({"cancel", id});
+  EXPECT_EQ(ended.exit_code, 1);
+  EXPECT_EQ(ended.err, "aia: run " + id + " has already ended (completed)\n");
+
+  ProcessResult no_workers = Aia({"submit", config_});
+  EXPECT_EQ(no_workers.exit_code, 2);
+  EXPECT_THAT(no_workers.err, StartsWith("aia: submit needs --workers=N"));
+  ProcessResult no_server = RunProcess({Runfile("coordinator/aia"), "ls"}, absl::Seconds(30));
+  EXPECT_EQ(no_server.exit_code, 2);
+  EXPECT_THAT(no_server.err, StartsWith("aia: give --server=HOST:PORT or set AIA_SERVER\n"));
+  const std::string nobody = absl::StrCat("127.0.0.1:", UnusedPort());
+  ProcessResult unreachable =
+      RunProcess({Runfile("coordinator/aia"), "ls", "--server=" + nobody}, absl::Seconds(30));
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_THAT(unreachable.err,
+              StartsWith("aia: cannot reach the coordinator service at " + nobody + ": "));
+}
+
+// 7. A service with --token_file refuses calls without the token or with another.
+TEST_F(ServiceTest, TokenIsRequired) {
+  const std::string dir = NewTempDir("token");
+  const std::string token = dir + "/token", wrong = dir + "/wrong";
+  WriteFileOrDie(token, std::string(64, 'a') + "\n");
+  WriteFileOrDie(wrong, std::string(64, 'b') + "\n");
+  ASSERT_EQ(chmod(token.c_str(), 0600), 0);
+  ASSERT_EQ(chmod(wrong.c_str(), 0600), 0);
+  ASSERT_NO_FATAL_FAILURE(StartService({"--token_file=" + token}));
+  EXPECT_THAT(service_->log(), HasSubstr("(bearer token (loopback only))"));
+  ProcessResult without = Aia({"ls"});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_THAT(without.err, StartsWith("aia: the coordinator service at " + service_->address() +
+                                      " refused the call: missing bearer token"));
+  ProcessResult other = Aia({"submit", config_, "--workers=1", "--token_file=" + wrong});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.err, StartsWith("aia: the coordinator service at " + service_->address() +
+                                    " refused the call: wrong bearer token"));
+  EXPECT_THAT(other.out + other.err, Not(HasSubstr(std::string(64, 'a'))));
+  ProcessResult with = Aia({"ls", "--token_file=" + token});
+  EXPECT_EQ(with.exit_code, 0) << with.err;
+  EXPECT_THAT(service_->log(), HasSubstr("refused a call: missing bearer token"));
+  EXPECT_THAT(service_->log(), HasSubstr("refused a call: wrong bearer token"));
+  // A joined worker with the token serves a run; nothing was queued by the refused submit.
+  joined_.push_back(std::make_unique<JoinedWorker>(
+      service_->address(), "t1", data_, std::vector<std::string>{"--token_file=" + token}));
+  ProcessResult run = Aia({"submit", config_, "--workers=1", "--set=stop.iteration=50", "--watch",
+                           "--token_file=" + token});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << service_->log();
+  EXPECT_THAT(run.out, StartsWith("run-1\ncompleted: "));
+}
+
+// 8. Workers that joined (no --listen) complete a run.
+TEST_F(ServiceTest, JoinedWorkersCompleteARun) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  for (const char* name : {"j1", "j2"}) {
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), name, data_));
+  }
+  AwaitIdle(2);
+  std::vector<std::string> names;
+  for (const v1::PoolWorker& worker : PoolWorkers()) {
+    names.push_back(worker.name());
+    EXPECT_TRUE(worker.joined());
+    EXPECT_THAT(worker.peer(), HasSubstr("127.0.0.1:"));
+    EXPECT_FALSE(worker.version().empty());
+  }
+  EXPECT_THAT(names, UnorderedElementsAre("joined:j1", "joined:j2"));
+  ProcessResult run =
+      Aia({"submit", config_, "--workers=2", "--set=stop.iteration=300", "--watch"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << service_->log();
+  EXPECT_THAT(run.out, HasSubstr("completed: iteration after 300 iterations"));
+  const v1::RunSummary summary = Get("run-1");
+  std::vector<std::string> slots;
+  for (const SlotRow& slot : ReadSlots(summary.run_dir())) {
+    slots.push_back(slot.address);
+    EXPECT_GT(slot.answers, 0);
+  }
+  EXPECT_THAT(slots, UnorderedElementsAre("joined:j1", "joined:j2"));
+  // They join again for the next run.
+  AwaitIdle(2);
+}
+
+// The epoch at which `name` filled slot `slot`, from its event line, or -1.
+int64_t FillEpoch(const std::string& log, int slot, const std::string& name) {
+  const std::string text =
+      After(log, absl::StrCat("worker ", slot, " (", name, ") filled its slot at iteration "));
+  const std::string marker = ", epoch ";
+  const size_t at = text.find(marker);
+  int64_t epoch = -1;
+  if (at == std::string::npos) return -1;
+  const std::string rest = text.substr(at + marker.size());
+  if (!absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &epoch)) return -1;
+  return epoch;
+}
+
+// 8. An elastic run: 4 slots, min_workers 2, two joined workers; two more join
+// mid-run and fill slots 2 and 3 (docs/semantics.md, "The epoch rule for slots").
+TEST_F(ServiceTest, ElasticRunFillsItsSlotsAsWorkersJoin) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  for (const char* name : {"j1", "j2"}) {
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), name, data_));
+  }
+  AwaitIdle(2);
+  BackgroundProcess watch({Runfile("coordinator/aia"), "submit", config_, "--workers=4",
+                           "--set=min_workers=2", "--set=stop.time_s=6", "--watch", "--json",
+                           "--server=" + service_->address()});
+  ASSERT_TRUE(watch.WaitForOutput("\"run_id\"", absl::Seconds(15))) << watch.output();
+  const std::optional<v1::Progress> two = AwaitProgress(
+      "run-1", [](const v1::Progress& p) { return p.iteration() > 0 && p.live_size() == 4; });
+  ASSERT_TRUE(two.has_value());
+  EXPECT_THAT(two->live(), ElementsAre(true, true, false, false));
+  const v1::RunSummary running = Get("run-1");
+  EXPECT_EQ(running.state(), "running");
+  EXPECT_EQ(running.workers(), 4);
+  EXPECT_EQ(running.min_workers(), 2);
+  for (const char* name : {"j3", "j4"}) {
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), name, data_));
+  }
+  const std::optional<v1::Progress> four = AwaitProgress(
+      "run-1", [](const v1::Progress& p) { return p.live_size() == 4 && p.live(2) && p.live(3); });
+  ASSERT_TRUE(four.has_value());
+  ProcessResult watched = watch.Wait(absl::Seconds(30));
+  EXPECT_EQ(watched.exit_code, 0) << watched.err << service_->log();
+  const v1::RunSummary summary = Get("run-1");
+  EXPECT_EQ(summary.state(), "completed");
+  EXPECT_EQ(summary.stop_reason(), "time_s");
+
+  const std::vector<SlotRow> slots = ReadSlots(summary.run_dir());
+  ASSERT_EQ(slots.size(), 4u);
+  std::vector<std::string> early = {slots[0].address, slots[1].address};
+  std::vector<std::string> late = {slots[2].address, slots[3].address};
+  EXPECT_THAT(early, UnorderedElementsAre("joined:j1", "joined:j2"));
+  EXPECT_THAT(late, UnorderedElementsAre("joined:j3", "joined:j4"));
+  for (const SlotRow& slot : slots) EXPECT_GT(slot.answers, 0) << slot.address;
+  // The fills, on the watch stream (events) and in the service's log.
+  std::vector<std::string> events;
+  for (const v1::RunUpdate& update : ParseUpdates(watched.out)) {
+    if (update.has_event()) events.push_back(update.event());
+  }
+  const std::string joined_events = absl::StrJoin(events, "\n");
+  for (int w : {2, 3}) {
+    const std::string line =
+        absl::StrCat("worker ", w, " (", slots[w].address, ") filled its slot at iteration ");
+    EXPECT_THAT(joined_events, HasSubstr(line));
+    EXPECT_THAT(service_->log(), HasSubstr("run-1: " + line));
+  }
+  // The epoch rule: a slot filled at epoch e counts from e, so the final epoch is
+  // at most e plus the answers of that slot; the epoch never goes back.
+  for (int w : {2, 3}) {
+    const int64_t filled = FillEpoch(service_->log(), w, slots[w].address);
+    ASSERT_GE(filled, 0) << service_->log();
+    EXPECT_LE(summary.epochs(), filled + slots[w].answers) << "slot " << w;
+  }
+  ASSERT_EQ(summary.answer_count_size(), 4);
+  for (int w = 0; w < 4; ++w) EXPECT_EQ(summary.answer_count(w), slots[w].answers);
+  const std::vector<int64_t> epochs = HistoryEpochs(summary.run_dir());
+  ASSERT_GT(epochs.size(), 3u);
+  for (size_t i = 1; i < epochs.size(); ++i) EXPECT_GE(epochs[i], epochs[i - 1]) << "record " << i;
+  EXPECT_LE(epochs.back(), summary.epochs());
+}
+
+// 8. A joined worker drained (SIGTERM) mid-run leaves its slot without a loss: a
+// free pool worker fills it; drained too, the slot stays `left` and the run
+// completes under resilience 0.
+TEST_F(ServiceTest, DrainedWorkerLeavesItsSlot) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  std::map<std::string, JoinedWorker*> by_name;
+  for (const char* name : {"j1", "j2", "j3"}) {
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), name, data_));
+    by_name[joined_.back()->pool_name()] = joined_.back().get();
+  }
+  AwaitIdle(3);
+  const std::string id = Submit(2, {"stop.time_s=6", "resilience=0"});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  const std::string first = WorkerInSlot(id, 0);
+  ASSERT_EQ(by_name.count(first), 1u) << first;
+  std::string spare;
+  for (const v1::PoolWorker& worker : PoolWorkers()) {
+    if (worker.state() == "idle") spare = worker.name();
+  }
+  ASSERT_EQ(by_name.count(spare), 1u) << Workers().DebugString();
+  EXPECT_EQ(by_name[first]->Terminate(), 0) << by_name[first]->output();
+  EXPECT_TRUE(service_->AwaitLog(absl::StrCat(id, ": worker 0 (", first, ") left the run")))
+      << service_->log();
+  EXPECT_TRUE(
+      service_->AwaitLog(absl::StrCat(id, ": worker 0 (", spare, ") filled its slot at iteration")))
+      << service_->log();
+  ASSERT_TRUE(AwaitProgress(id, [](const v1::Progress& p) {
+                return p.live_size() == 2 && p.live(0) && p.live(1);
+              }).has_value());
+  // The spare drained too: nobody is left to fill slot 0; the run goes on with slot 1.
+  EXPECT_EQ(by_name[spare]->Terminate(), 0) << by_name[spare]->output();
+  EXPECT_TRUE(service_->AwaitLog(absl::StrCat(id, ": worker 0 (", spare, ") left the run")))
+      << service_->log();
+  const v1::RunSummary summary = AwaitState(id, "completed");
+  EXPECT_EQ(summary.stop_reason(), "time_s");
+  EXPECT_EQ(summary.error(), "");
+  const std::vector<SlotRow> slots = ReadSlots(summary.run_dir());
+  ASSERT_EQ(slots.size(), 2u);
+  EXPECT_EQ(slots[0].address, spare);
+  EXPECT_EQ(slots[0].state, "left");
+  EXPECT_EQ(slots[1].state, "stopped");
+  EXPECT_GT(slots[0].answers, 0);
+  EXPECT_GT(slots[1].answers, slots[0].answers);
+  EXPECT_THAT(service_->log(), Not(HasSubstr(") lost: ")));
+}
+
+// 8. A lost worker's slot (SIGKILL, resilience 1) is filled by a new worker at
+// another address, and the run completes.
+TEST_F(ServiceTest, LostWorkersSlotIsFilledByAnotherWorker) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  AwaitIdle(2);
+  const std::string id = Submit(2, {"stop.time_s=6", "resilience=1"});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  const std::string victim = WorkerInSlot(id, 1);
+  WorkerProcess* process = nullptr;
+  for (const auto& worker : workers_) {
+    if (worker->address() == victim) process = worker.get();
+  }
+  ASSERT_NE(process, nullptr) << victim << "\n" << Workers().DebugString();
+  process->Kill();
+  EXPECT_TRUE(service_->AwaitLog(absl::StrCat(id, ": worker 1 (", victim, ") lost: ")))
+      << service_->log();
+  joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), "fresh", data_));
+  EXPECT_TRUE(service_->AwaitLog(
+      absl::StrCat(id, ": worker 1 (joined:fresh) filled its slot at iteration")))
+      << service_->log();
+  const v1::RunSummary summary = AwaitState(id, "completed");
+  EXPECT_EQ(summary.stop_reason(), "time_s");
+  const std::vector<SlotRow> slots = ReadSlots(summary.run_dir());
+  ASSERT_EQ(slots.size(), 2u);
+  EXPECT_NE(slots[0].address, victim);
+  EXPECT_EQ(slots[1].address, "joined:fresh");
+  EXPECT_EQ(slots[1].state, "stopped");
+  EXPECT_GT(slots[1].answers, 0);
+  const std::vector<int64_t> epochs = HistoryEpochs(summary.run_dir());
+  for (size_t i = 1; i < epochs.size(); ++i) EXPECT_GE(epochs[i], epochs[i - 1]) << "record " << i;
+}
+
+// 9. The service's and a worker's metrics endpoints: promtool accepts both; the
+// service counts the completed run and its queue wait; a real Prometheus server
+// scrapes both during a run.
+TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
+  BackgroundProcess worker({Runfile("worker/aia_worker"), "--listen=127.0.0.1:0",
+                            "--metrics_listen=127.0.0.1:0", "--data_root=" + data_});
+  ASSERT_TRUE(worker.WaitForOutput("/metrics", absl::Seconds(10)) &&
+              worker.WaitForOutput("listening on", absl::Seconds(10)))
+      << worker.output();
+  const std::string address = After(worker.output(), "aia_worker listening on ");
+  int worker_port = 0;
+  const std::string at = After(worker.output(), "metrics on http://127.0.0.1:");
+  ASSERT_TRUE(absl::SimpleAtoi(at.substr(0, at.find('/')), &worker_port)) << worker.output();
+  ASSERT_NO_FATAL_FAILURE(StartService({"--workers=" + address, "--metrics_listen=127.0.0.1:0"}));
+  const int service_port = service_->metrics_port();
+  ASSERT_GT(service_port, 0) << service_->log();
+
+  ProcessResult run =
+      Aia({"submit", config_, "--workers=1", "--set=stop.iteration=100", "--watch"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string text;
+  EXPECT_TRUE(Eventually(absl::Seconds(10), [&] {
+    text = Scrape(service_port);
+    return Sample(text, "aia_service_runs{state=\"completed\"}") >= 1;
+  })) << text;
+  EXPECT_EQ(Sample(text, "aia_service_runs{state=\"completed\"}"), 1) << text;
+  EXPECT_EQ(Sample(text, "aia_service_runs{state=\"running\"}"), 0) << text;
+  EXPECT_GE(Sample(text, "aia_service_queue_wait_seconds_count"), 1) << text;
+  EXPECT_EQ(Sample(text, "aia_service_pool_workers{state=\"idle\"}"), 1) << text;
+  EXPECT_EQ(Sample(text, "aia_runs_total{status=\"completed\"}"), 1) << text;
+  EXPECT_EQ(Sample(text, "aia_answers_total{worker=\"0\"}"), 100) << text;
+  const std::string worker_text = Scrape(worker_port);
+  EXPECT_GE(Sample(worker_text, "aia_worker_answers_total"), 100) << worker_text;
+  if (access(kPromtool, X_OK) == 0) {
+    EXPECT_EQ(Promtool(text), "") << text;
+    EXPECT_EQ(Promtool(worker_text), "") << worker_text;
+  }
+
+  if (access(kPrometheus, X_OK) != 0) {
+    GTEST_SKIP() << kPrometheus << " is not installed (Debian's prometheus)";
+  }
+  const std::string id = Submit(1, {"stop.time_s=40"});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  const std::string dir = NewTempDir("prometheus");
+  WriteFileOrDie(dir + "/prometheus.yml",
+                 absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                              "scrape_configs:\n"
+                              "  - job_name: aia_serve\n    static_configs:\n"
+                              "      - targets: ['127.0.0.1:",
+                              service_port, "']\n",
+                              "  - job_name: aia_worker\n    static_configs:\n"
+                              "      - targets: ['127.0.0.1:",
+                              worker_port, "']\n"));
+  const int port = UnusedPort();
+  BackgroundProcess prometheus({kPrometheus, "--config.file=" + dir + "/prometheus.yml",
+                                "--storage.tsdb.path=" + dir + "/data",
+                                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
+  auto query = [&](const std::string& expression, const std::string& expected) {
+    std::string said;
+    Eventually(absl::Seconds(30), [&] {
+      absl::StatusOr<HttpResponse> response =
+          HttpGet("127.0.0.1", port, "/api/v1/query?query=" + expression, absl::Seconds(2));
+      if (response.ok()) said = response->body;
+      return response.ok() && response->status == 200 && said.find(expected) != std::string::npos;
+    });
+    return said;
+  };
+  const std::string answers = query("aia_answers_total", "\"job\":\"aia_serve\"");
+  EXPECT_THAT(answers, HasSubstr("\"status\":\"success\"")) << prometheus.output();
+  EXPECT_THAT(answers, HasSubstr("\"worker\":\"0\"")) << answers;
+  const std::string running = query("aia_service_runs", "\"state\":\"running\"");
+  EXPECT_THAT(running, HasSubstr("\"job\":\"aia_serve\"")) << running;
+  const std::string worker_answers = query("aia_worker_answers_total", "\"job\":\"aia_worker\"");
+  EXPECT_THAT(worker_answers, HasSubstr("\"status\":\"success\"")) << worker_answers;
+  kill(prometheus.pid(), SIGTERM);
+  EXPECT_EQ(prometheus.Wait(absl::Seconds(15)).exit_code, 0) << prometheus.output();
+  EXPECT_EQ(Aia({"cancel", id}).exit_code, 0);
+  AwaitState(id, "cancelled");
+}
+
+// 10. grpc.health.v1 on the service: "" and "aia.v1.Coordinator" are SERVING.
+TEST_F(ServiceTest, HealthServiceReportsServing) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  for (const std::string service : {"", "aia.v1.Coordinator"}) {
+    grpc::Status status;
+    const std::string response = HealthCheck(service_->address(), service, status);
+    ASSERT_TRUE(status.ok()) << "'" << service << "': " << status.error_code() << ": "
+                             << status.error_message();
+    EXPECT_EQ(response, std::string("\x08\x01", 2)) << "'" << service << "'";  // SERVING
+  }
+  grpc::Status status;
+  HealthCheck(service_->address(), "aia.v1.Nope", status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace aia
