@@ -1013,6 +1013,64 @@ TEST_F(ServiceTest, LostWorkersSlotIsFilledByAnotherWorker) {
   for (size_t i = 1; i < epochs.size(); ++i) EXPECT_GE(epochs[i], epochs[i - 1]) << "record " << i;
 }
 
+// A lost worker under resilience 0 fails the run: state failed, the worker named.
+TEST_F(ServiceTest, LostWorkerFailsARunWithoutResilience) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  AwaitIdle(2);
+  const std::string id = Submit(2, {"stop.time_s=20", "resilience=0"});
+  BackgroundProcess watch(
+      {Runfile("coordinator/aia"), "watch", id, "--server=" + service_->address()});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  const std::string victim = WorkerInSlot(id, 0);
+  WorkerProcess* process = nullptr;
+  for (const auto& worker : workers_) {
+    if (worker->address() == victim) process = worker.get();
+  }
+  ASSERT_NE(process, nullptr) << victim;
+  process->Kill();
+  ProcessResult watched = watch.Wait(absl::Seconds(15));
+  EXPECT_EQ(watched.exit_code, 1) << watched.out << watched.err;
+  EXPECT_THAT(watched.err, HasSubstr("aia: run " + id + " failed: worker 0 (" + victim + ")"));
+  const v1::RunSummary summary = AwaitState(id, "failed", absl::Seconds(5));
+  EXPECT_THAT(summary.error(), HasSubstr("worker 0 (" + victim + ")"));
+  EXPECT_EQ(summary.exit_status(), 1);
+  EXPECT_EQ(JsonString(ReadFileOrDie(summary.run_dir() + "/summary.json"), "status"), "failed");
+  // The other worker is free again; the lost one is down, with its cause.
+  std::vector<std::string> pool;
+  Eventually(absl::Seconds(10), [&] {
+    pool.clear();
+    for (const v1::PoolWorker& worker : PoolWorkers()) {
+      pool.push_back(worker.name() + " " + worker.state());
+    }
+    return std::find(pool.begin(), pool.end(), victim + " down") != pool.end() &&
+           pool.size() == 2 &&
+           (pool[0].find(" idle") != std::string::npos ||
+            pool[1].find(" idle") != std::string::npos);
+  });
+  EXPECT_THAT(pool, ::testing::Contains(victim + " down"));
+  EXPECT_THAT(pool, ::testing::Contains(::testing::EndsWith(" idle")));
+}
+
+// While a run goes on, aia get (and aia ls) show how far it is: iterations,
+// epochs, elapsed_s and the answers by slot, not the zeros of a run not yet started.
+TEST_F(ServiceTest, GetShowsTheProgressOfARunningRun) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  const std::string id = Submit(2, {"stop.time_s=20"});
+  ASSERT_TRUE(
+      AwaitProgress(id, [](const v1::Progress& p) { return p.iteration() > 20; }).has_value());
+  v1::RunSummary summary;
+  const bool shown = Eventually(absl::Seconds(3), [&] {
+    summary = Get(id);
+    return summary.iterations() > 0;
+  });
+  EXPECT_EQ(summary.state(), "running");
+  EXPECT_TRUE(shown) << "aia get of a running run: " << summary.ShortDebugString();
+  EXPECT_GT(summary.elapsed_s(), 0);
+  EXPECT_EQ(summary.answer_count_size(), 2);
+  EXPECT_EQ(Aia({"cancel", id}).exit_code, 0);
+  AwaitState(id, "cancelled");
+}
+
 // 9. The service's and a worker's metrics endpoints: promtool accepts both; the
 // service counts the completed run and its queue wait; a real Prometheus server
 // scrapes both during a run.
