@@ -211,6 +211,7 @@ class Service {
                                      "--runs_dir=" + runs_dir_};
     argv.insert(argv.end(), flags_.begin(), flags_.end());
     process_ = std::make_unique<BackgroundProcess>(argv);
+    killed_ = false;
     // The line is written at once, with its end: "... runs in DIR\n".
     const bool announced =
         process_->WaitForOutput(" runs in " + runs_dir_ + "\n", absl::Seconds(15));
@@ -230,12 +231,13 @@ class Service {
   void Kill() {
     kill(process_->pid(), SIGKILL);
     process_->Wait(absl::Seconds(10));
+    killed_ = true;
   }
 
   // SIGTERM; the exit status.
   int Stop() {
     if (process_ == nullptr) return -1;
-    kill(process_->pid(), SIGTERM);
+    if (!killed_) kill(process_->pid(), SIGTERM);
     const int code = process_->Wait(absl::Seconds(20)).exit_code;
     process_.reset();
     return code;
@@ -255,6 +257,7 @@ class Service {
   std::unique_ptr<BackgroundProcess> process_;
   std::string address_;
   int metrics_port_ = 0;
+  bool killed_ = false;  // and reaped: its pid may be another's now
 };
 
 // An `aia_worker --join=SERVICE --join_name=NAME` without --listen.
@@ -274,9 +277,16 @@ class JoinedWorker {
     if (process_ != nullptr) Terminate();
   }
 
+  void Kill() {
+    if (!ended_) kill(process_->pid(), SIGKILL);
+    ended_ = true;
+    process_->Wait(absl::Seconds(10));
+  }
+
   // SIGTERM (a drain); the exit status.
   int Terminate() {
-    kill(process_->pid(), SIGTERM);
+    if (!ended_) kill(process_->pid(), SIGTERM);
+    ended_ = true;
     return process_->Wait(absl::Seconds(15)).exit_code;
   }
   const std::string& name() const { return name_; }
@@ -286,6 +296,7 @@ class JoinedWorker {
  private:
   const std::string name_;
   std::unique_ptr<BackgroundProcess> process_;
+  bool ended_ = false;  // signalled and reaped: its pid may be another's now
 };
 
 // Calls grpc.health.v1.Health/Check by hand for `service` (HealthCheckRequest
@@ -1069,6 +1080,51 @@ TEST_F(ServiceTest, GetShowsTheProgressOfARunningRun) {
   EXPECT_EQ(summary.answer_count_size(), 2);
   EXPECT_EQ(Aia({"cancel", id}).exit_code, 0);
   AwaitState(id, "cancelled");
+}
+
+// A joined worker that dies while it waits in the pool leaves the pool; the next
+// run takes the one still there.
+TEST_F(ServiceTest, IdleJoinedWorkerThatDiesLeavesThePool) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  for (const char* name : {"j1", "j2"}) {
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), name, data_));
+  }
+  AwaitIdle(2);
+  joined_[0]->Kill();
+  EXPECT_TRUE(service_->AwaitLog("worker joined:j1 left the pool", absl::Seconds(10)))
+      << service_->log();
+  std::vector<std::string> names;
+  for (const v1::PoolWorker& worker : PoolWorkers()) names.push_back(worker.name());
+  EXPECT_THAT(names, ElementsAre("joined:j2"));
+  ProcessResult run = Aia({"submit", config_, "--workers=1", "--set=stop.iteration=50", "--watch"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err << service_->log();
+  EXPECT_EQ(ReadSlots(Get("run-1").run_dir())[0].address, "joined:j2");
+}
+
+// SIGTERM to aia serve: exit 0; the running run ends cancelled (not interrupted
+// after a restart), a queued one is interrupted.
+TEST_F(ServiceTest, SigtermStopsTheServiceCleanly) {
+  ASSERT_NO_FATAL_FAILURE(StartDialled(2));
+  const std::string running = Submit(2, {"stop.time_s=30"});
+  const std::string queued = Submit(2, {"stop.iteration=100"});
+  ASSERT_TRUE(AwaitProgress(running).has_value());
+  const absl::Time stopped_at = absl::Now();
+  EXPECT_EQ(service_->Stop(), 0);
+  EXPECT_LT(absl::Now() - stopped_at, absl::Seconds(10));
+  ASSERT_NO_FATAL_FAILURE(service_->Start());
+  const v1::RunSummary cancelled = Get(running);
+  EXPECT_EQ(cancelled.state(), "cancelled");
+  EXPECT_EQ(cancelled.error(), "the run was cancelled");
+  EXPECT_GT(cancelled.iterations(), 0);
+  EXPECT_EQ(JsonString(ReadFileOrDie(cancelled.run_dir() + "/summary.json"), "status"),
+            "cancelled");
+  const v1::RunSummary interrupted = Get(queued);
+  EXPECT_EQ(interrupted.state(), "interrupted");
+  EXPECT_EQ(interrupted.error(), "the coordinator service stopped while the run was queued");
+  // The workers serve the next run.
+  const std::string next = Submit(2, {"stop.iteration=100"});
+  EXPECT_EQ(next, "run-3");
+  EXPECT_EQ(AwaitState(next, "completed").iterations(), 100);
 }
 
 // 9. The service's and a worker's metrics endpoints: promtool accepts both; the
