@@ -140,6 +140,13 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
     entry.feed->SetSummary(entry.summary);
   }
 
+  // The summary, with a running run's latest counts.
+  v1::RunSummary SummaryLocked(const RunEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    v1::RunSummary summary = entry.summary;
+    if (summary.state() == "running") entry.feed->AddProgress(summary);
+    return summary;
+  }
+
   RunEntry* FindLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = runs_.find(id);
     return it == runs_.end() ? nullptr : it->second.get();
@@ -592,7 +599,7 @@ grpc::ServerUnaryReactor* CoordinatorService::Impl::CancelRun(grpc::CallbackServ
     entry->cancel.Notify();  // the run ends within about 0.1 s
   }
   Log(absl::StrCat(request->run_id(), ": cancel requested"));
-  *response = entry->summary;
+  *response = SummaryLocked(*entry);
   return Reply(context, grpc::Status::OK);
 }
 
@@ -600,7 +607,7 @@ grpc::ServerUnaryReactor* CoordinatorService::Impl::ListRuns(grpc::CallbackServe
                                                              const v1::ListRunsRequest*,
                                                              v1::ListRunsResponse* response) {
   absl::MutexLock lock(&mu_);
-  for (const std::string& id : order_) *response->add_runs() = runs_.at(id)->summary;
+  for (const std::string& id : order_) *response->add_runs() = SummaryLocked(*runs_.at(id));
   return Reply(context, grpc::Status::OK);
 }
 
@@ -610,7 +617,7 @@ grpc::ServerUnaryReactor* CoordinatorService::Impl::GetRun(grpc::CallbackServerC
   absl::MutexLock lock(&mu_);
   RunEntry* entry = FindLocked(request->run_id());
   if (entry == nullptr) return Reply(context, NotFound(request->run_id()));
-  *response = entry->summary;
+  *response = SummaryLocked(*entry);
   return Reply(context, grpc::Status::OK);
 }
 

@@ -82,6 +82,15 @@ int64_t RunFeed::answers() const {
   return total;
 }
 
+void RunFeed::AddProgress(v1::RunSummary& summary) const {
+  absl::MutexLock lock(&mu_);
+  if (progress_version_ == 0) return;
+  summary.set_iterations(progress_.iteration());
+  summary.set_epochs(progress_.epoch());
+  summary.set_elapsed_s(progress_.elapsed_s());
+  *summary.mutable_answer_count() = progress_.answer_count();
+}
+
 void RunFeed::SetRecords(std::vector<v1::Record> records) {
   {
     absl::MutexLock lock(&mu_);

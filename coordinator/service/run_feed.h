@@ -59,6 +59,9 @@ class RunFeed final : public RunListener {
   v1::RunSummary summary() const;
   // Answers taken so far, by the latest progress.
   int64_t answers() const;
+  // `summary` with the counts of the latest progress (a running run's summary
+  // has its final counts only once it ends).
+  void AddProgress(v1::RunSummary& summary) const;
   // The records of a run that ended before the service started (history.csv).
   void SetRecords(std::vector<v1::Record> records);
 

@@ -104,6 +104,10 @@ TEST(RunFeed, RecordsCarryTheirValuesAndAnswersSumTheProgress) {
   snapshot.answer_count = {4, 6, 0};
   feed.Progress(snapshot);
   EXPECT_EQ(feed.answers(), 10);
+  v1::RunSummary summary = Summary("running");
+  feed.AddProgress(summary);
+  EXPECT_EQ(summary.answer_count_size(), 3);
+  EXPECT_EQ(summary.answer_count(1), 6);
   RunFeed::Cursor cursor;
   bool ended = false;
   feed.Next(cursor, &ended);  // the summary
