@@ -1127,6 +1127,37 @@ TEST_F(ServiceTest, SigtermStopsTheServiceCleanly) {
   EXPECT_EQ(AwaitState(next, "completed").iterations(), 100);
 }
 
+// An elastic run whose only worker drains waits with every slot vacant (it does
+// not fail), takes the next worker that joins, and ends at once on aia cancel.
+TEST_F(ServiceTest, RunWithEveryWorkerGoneWaitsForTheNext) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), "j1", data_));
+  AwaitIdle(1);
+  const std::string id = Submit(2, {"min_workers=1", "stop.time_s=30"});
+  ASSERT_TRUE(AwaitProgress(id).has_value());
+  EXPECT_EQ(joined_[0]->Terminate(), 0) << joined_[0]->output();
+  ASSERT_TRUE(service_->AwaitLog(id + ": worker 0 (joined:j1) left the run")) << service_->log();
+  // (No progress comes while no slot answers: the run's state tells it waits.)
+  EXPECT_TRUE(Eventually(absl::Seconds(10), [&] { return PoolWorkers().empty(); }));
+  EXPECT_EQ(Get(id).state(), "running");
+  joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), "j2", data_));
+  EXPECT_TRUE(service_->AwaitLog(") filled its slot at iteration")) << service_->log();
+  const std::optional<v1::Progress> filled = AwaitProgress(
+      id, [](const v1::Progress& p) { return p.live_size() == 2 && (p.live(0) || p.live(1)); });
+  ASSERT_TRUE(filled.has_value());
+  const int64_t iteration = filled->iteration();
+  ASSERT_TRUE(AwaitProgress(id, [iteration](const v1::Progress& p) {
+                return p.iteration() > iteration + 10;
+              }).has_value());
+  const absl::Time cancelled_at = absl::Now();
+  EXPECT_EQ(Aia({"cancel", id}).exit_code, 0);
+  const v1::RunSummary summary = AwaitState(id, "cancelled", absl::Seconds(10));
+  EXPECT_LT(absl::Now() - cancelled_at, absl::Seconds(5));
+  std::vector<std::string> addresses;
+  for (const SlotRow& slot : ReadSlots(summary.run_dir())) addresses.push_back(slot.address);
+  EXPECT_THAT(addresses, ::testing::Contains("joined:j2"));
+}
+
 // 9. The service's and a worker's metrics endpoints: promtool accepts both; the
 // service counts the completed run and its queue wait; a real Prometheus server
 // scrapes both during a run.
