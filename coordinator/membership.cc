@@ -117,6 +117,7 @@ absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   slot.rejoining = false;
   state_.MarkRejoined(w);
   algorithm_->OnWorkerRejoined(w);
+  ReportMembership();
   if (fill) {
     Log(absl::StrFormat("%s filled its slot at iteration %d, epoch %d (%d rows)", Name(w),
                         state_.iteration(), state_.epoch(), ready.rows()));
@@ -160,6 +161,7 @@ void Run::Drop(int w, const WorkerPool::Loss& loss, const std::string& what) {
   // (Workers lost during setup are announced after OnWorkersReady.)
   if (loss.was_running && started_) algorithm_->OnWorkerLost(w);
   Log(absl::StrCat(Name(w), " ", what));
+  ReportMembership();
 }
 
 absl::Status Run::Lose(int w, LossCause kind, const std::string& cause) {

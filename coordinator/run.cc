@@ -323,6 +323,10 @@ void Run::ReportProgress(double now) {
   options_.progress->MaybeReport(now, [&] { return Snapshot(now); });
 }
 
+void Run::ReportMembership() {
+  if (options_.listener != nullptr && started_) options_.listener->Progress(Snapshot(Elapsed()));
+}
+
 ProgressSnapshot Run::Snapshot(double now) const {
   ProgressSnapshot snapshot;
   snapshot.iteration = state_.iteration();

@@ -166,6 +166,8 @@ class Run {
   std::optional<double> Precision(const v1::ToWorker& previous);
 
   void ReportProgress(double now);
+  // Tells the listener at once that the live slots changed (a loss, a leave, a fill).
+  void ReportMembership();
   double next_listener_progress_s_ = 0;
 
   ProgressSnapshot Snapshot(double now) const;

@@ -125,8 +125,8 @@ grpc::Status BearerTokenProcessor::Process(const InputMetadata& auth_metadata, g
   const auto [begin, end] = auth_metadata.equal_range(kAuthorization);
   if (begin == end) {
     return refuse("missing bearer token",
-                  "the worker requires one: give aia run --token_file=FILE with the worker's "
-                  "token");
+                  "this server requires one: give the client --token_file=FILE with the "
+                  "server's token");
   }
   if (std::next(begin) != end) {
     return refuse("malformed authorization metadata", "more than one authorization entry");
@@ -137,7 +137,8 @@ grpc::Status BearerTokenProcessor::Process(const InputMetadata& auth_metadata, g
   }
   if (!ConstantTimeEquals(value.substr(sizeof(kBearer) - 1), token_)) {
     return refuse("wrong bearer token",
-                  "aia run --token_file must hold the same token as the worker's --token_file");
+                  "the client's --token_file must hold the same token as the server's "
+                  "--token_file");
   }
   consumed_auth_metadata->emplace(kAuthorization, std::string(value));
   return grpc::Status::OK;

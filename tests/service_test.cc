@@ -691,7 +691,7 @@ TEST_F(ServiceTest, CancelOfAQueuedRun) {
   EXPECT_EQ(again.exit_code, 0) << again.err;
   AwaitState(a, "cancelled");
   // The line says what the run was before the cancel: queued.
-  EXPECT_EQ(cancel.out, b + ": cancel requested (was queued)\n");
+  EXPECT_EQ(cancel.out, b + ": cancelled before it started\n");
 }
 
 // 5. The submitting client killed mid-run: the run goes on and completes.

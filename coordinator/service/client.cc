@@ -191,7 +191,12 @@ int CancelCommand(const ClientOptions& options, const std::string& run_id) {
   if (options.json) {
     PrintJson(response);
   } else {
-    std::printf("%s: cancel requested (was %s)\n", run_id.c_str(), response.state().c_str());
+    // A queued run is cancelled at once; a running one ends within about a second.
+    if (response.state() == "cancelled") {
+      std::printf("%s: cancelled before it started\n", run_id.c_str());
+    } else {
+      std::printf("%s: cancel requested (was %s)\n", run_id.c_str(), response.state().c_str());
+    }
   }
   return kOk;
 }

@@ -1,5 +1,7 @@
 #include "coordinator/service/run_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/version.h"
 #include "coordinator/history/history.h"
 #include "google/protobuf/text_format.h"
 
@@ -28,6 +31,13 @@ absl::Status WriteAtomically(const std::string& path, const std::string& text) {
   std::filesystem::rename(temporary, path, error);
   if (error) return absl::InternalError(absl::StrCat("cannot write ", path, ": ", error.message()));
   return absl::OkStatus();
+}
+
+// When `path` was last written, in Unix seconds (0 if it does not exist).
+double ModifiedAt(const std::filesystem::path& path) {
+  struct stat status;
+  if (stat(path.c_str(), &status) != 0) return 0;
+  return static_cast<double>(status.st_mtim.tv_sec) + status.st_mtim.tv_nsec * 1e-9;
 }
 
 // The number of run-N, for ordering; -1 for other names.
@@ -109,6 +119,8 @@ std::vector<v1::RunSummary> LoadServiceRuns(const std::string& runs_dir,
       const std::string was = summary.state();
       summary.set_state("interrupted");
       summary.set_exit_status(1);
+      // It ended, as far as anyone can tell, when its files were last written.
+      summary.set_ended_at(std::max(ModifiedAt(entry.path() / "history.csv"), ModifiedAt(file)));
       summary.set_error(
           absl::StrCat("the coordinator service stopped while the run was ", was));
       const std::string dir = entry.path().string();
@@ -125,6 +137,7 @@ std::vector<v1::RunSummary> LoadServiceRuns(const std::string& runs_dir,
         json.epochs = summary.epochs();
         json.elapsed_s = summary.elapsed_s();
         json.error = summary.error();
+        json.versions["aia"] = kVersion;
         WriteAtomically((entry.path() / "summary.json").string(), RunDirectory::SummaryJson(json))
             .IgnoreError();
       }

@@ -91,6 +91,7 @@ TEST(RunStore, UnfinishedRunsComeBackInterruptedInOrder) {
   EXPECT_EQ(loaded[1].iterations(), 700);  // from its last record
   EXPECT_EQ(loaded[1].error(), "the coordinator service stopped while the run was running");
   EXPECT_EQ(loaded[1].exit_status(), 1);
+  EXPECT_GT(loaded[1].ended_at(), 1.6e9);  // its files' last write
   EXPECT_EQ(loaded[2].run_id(), "run-10");
   EXPECT_EQ(loaded[2].state(), "interrupted");
   ASSERT_EQ(warnings.size(), 1u);
