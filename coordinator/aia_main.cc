@@ -210,6 +210,18 @@ absl::StatusOr<std::vector<std::string>> ParseWorkerList(const std::string& list
   return workers;
 }
 
+// The client credentials the --tls_* and --token_file flags name (for workers, or
+// for the coordinator service).
+absl::StatusOr<security::ClientSecurity> ClientSecurityFromFlags() {
+  security::ClientSecurityOptions options;
+  options.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  options.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.token_file = absl::GetFlag(FLAGS_token_file);
+  options.server_name = absl::GetFlag(FLAGS_tls_server_name);
+  return security::MakeClientSecurity(options);
+}
+
 absl::StatusOr<v1::RunConfig> LoadWithOverrides(const std::string& path,
                                                 const std::vector<std::string>& sets) {
   ASSIGN_OR_RETURN(v1::RunConfig config, LoadConfig(path));
@@ -252,14 +264,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   }
   // Credentials belong to this machine, not to the run config: flags only. Bad
   // files are bad input (exit 2), found before anything starts.
-  security::ClientSecurityOptions security_options;
-  security_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
-  security_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
-  security_options.key_file = absl::GetFlag(FLAGS_tls_key);
-  security_options.token_file = absl::GetFlag(FLAGS_token_file);
-  security_options.server_name = absl::GetFlag(FLAGS_tls_server_name);
-  absl::StatusOr<security::ClientSecurity> security =
-      security::MakeClientSecurity(security_options);
+  absl::StatusOr<security::ClientSecurity> security = ClientSecurityFromFlags();
   if (!security.ok()) return BadInput(security.status().message());
   if ((local > 0 || in_process) && list.empty() && file.empty() &&
       (security->tls || security->token)) {
@@ -417,14 +422,7 @@ int ClientMain(const std::string& command, const std::vector<char*>& args,
     if (env != nullptr) options.server = env;
   }
   if (options.server.empty()) return Usage("give --server=HOST:PORT or set AIA_SERVER");
-  security::ClientSecurityOptions security_options;
-  security_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
-  security_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
-  security_options.key_file = absl::GetFlag(FLAGS_tls_key);
-  security_options.token_file = absl::GetFlag(FLAGS_token_file);
-  security_options.server_name = absl::GetFlag(FLAGS_tls_server_name);
-  absl::StatusOr<security::ClientSecurity> security =
-      security::MakeClientSecurity(security_options);
+  absl::StatusOr<security::ClientSecurity> security = ClientSecurityFromFlags();
   if (!security.ok()) return BadInput(security.status().message());
   if (absl::Status status = security::CheckWorkerAddresses(*security, {options.server});
       !status.ok()) {

@@ -1,6 +1,5 @@
 #include "coordinator/heartbeats.h"
 
-#include <algorithm>
 
 #include "base/clock.h"
 
@@ -31,14 +30,7 @@ void HeartbeatSender::Loop() {
   absl::MutexLock lock(&mu_);
   auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; };
   while (true) {
-    // In slices against the steady clock (absl's waits run on wall time).
-    const absl::Time next = SteadyNow() + interval_;
-    for (absl::Duration left = interval_; left > absl::ZeroDuration();
-         left = next - SteadyNow()) {
-      if (mu_.AwaitWithTimeout(absl::Condition(&stop), std::min(left, absl::Milliseconds(100)))) {
-        return;
-      }
-    }
+    if (AwaitSteady(mu_, absl::Condition(&stop), SteadyNow() + interval_)) return;
     for (Link* link : links_) link->SendHeartbeat();
   }
 }

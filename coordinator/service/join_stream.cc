@@ -115,12 +115,7 @@ void JoinStream::Cancel() {
 bool JoinStream::AwaitDone(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return done_; };
-  while (!done_) {
-    const absl::Duration left = deadline - SteadyNow();
-    if (left <= absl::ZeroDuration()) return false;
-    mu_.AwaitWithTimeout(absl::Condition(&done), std::min(left, absl::Milliseconds(100)));
-  }
-  return true;
+  return AwaitSteady(mu_, absl::Condition(&done), deadline);
 }
 
 absl::Time JoinStream::last_received() const {
