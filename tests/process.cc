@@ -269,6 +269,13 @@ int UnusedPort() {
   return port;
 }
 
+std::string After(const std::string& text, const std::string& prefix) {
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t start = at + prefix.size();
+  return text.substr(start, text.find_first_of("\r\n", start) - start);
+}
+
 std::string NewTempDir(const std::string& name) {
   static int counter = 0;
   const char* root = std::getenv("TEST_TMPDIR");

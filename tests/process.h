@@ -107,6 +107,10 @@ int UnusedPort();
 // *said, if given) when the line does not say that or never comes.
 std::string ReadAnnouncedAddress(int fd, absl::Duration timeout, std::string* said = nullptr);
 
+// The text after the first `prefix` in `text` (what a process printed) up to the
+// end of its line, or "" when `prefix` is not there.
+std::string After(const std::string& text, const std::string& prefix);
+
 // A fresh empty directory under the test's temporary directory.
 std::string NewTempDir(const std::string& name);
 

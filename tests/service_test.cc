@@ -27,30 +27,37 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
-#include "metrics/http_get.h"
 #include "proto/coordinator.pb.h"
+#include "tests/grpc_health.h"
+#include "tests/metrics_scrape.h"
 #include "tests/process.h"
 #include "tests/run_files.h"
 
 namespace aia {
 namespace {
 
+using ::aia::testing::After;
+using ::aia::testing::AnnouncedMetricsPort;
+using ::aia::testing::AwaitSample;
 using ::aia::testing::BackgroundProcess;
-using ::aia::testing::HttpGet;
-using ::aia::testing::HttpResponse;
+using ::aia::testing::HealthCheck;
+using ::aia::testing::kPrometheus;
+using ::aia::testing::kPromtool;
 using ::aia::testing::NewTempDir;
 using ::aia::testing::ProcessResult;
+using ::aia::testing::PrometheusServer;
+using ::aia::testing::PromtoolCheck;
 using ::aia::testing::ReadCsv;
 using ::aia::testing::ReadFileOrDie;
 using ::aia::testing::Runfile;
 using ::aia::testing::RunProcess;
+using ::aia::testing::Sample;
+using ::aia::testing::Scrape;
 using ::aia::testing::ToInt;
 using ::aia::testing::UnusedPort;
 using ::aia::testing::WorkerProcess;
@@ -62,8 +69,6 @@ using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAreArray;
 
-constexpr char kPromtool[] = "/usr/bin/promtool";
-constexpr char kPrometheus[] = "/usr/bin/prometheus";
 constexpr char kHeartScale[] = "/usr/share/doc/liblinear-tools/examples/heart_scale";
 
 // 10 ms per answer; a run lasts until stop.time_s unless --set stop.iteration=N.
@@ -81,14 +86,6 @@ constexpr char kEchoConfig[] = R"pb(
   stop { time_s: 30 }
   limits { shutdown_timeout_s: 2 }
 )pb";
-
-// The text after `prefix` in `text` up to the end of its line, or "".
-std::string After(const std::string& text, const std::string& prefix) {
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return "";
-  const size_t start = at + prefix.size();
-  return text.substr(start, text.find_first_of("\r\n", start) - start);
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
@@ -159,32 +156,6 @@ std::string JsonString(const std::string& json, const std::string& key) {
   return json.substr(start, json.find('"', start) - start);
 }
 
-// The value of the sample line "NAME VALUE" in an exposition, or -1.
-double Sample(const std::string& exposition, const std::string& name) {
-  double value = -1;
-  const std::string text = After("\n" + exposition, "\n" + name + " ");
-  if (text.empty() || !absl::SimpleAtod(text, &value)) return -1;
-  return value;
-}
-
-std::string Scrape(int port) {
-  absl::StatusOr<HttpResponse> response = HttpGet("127.0.0.1", port, "/metrics");
-  EXPECT_TRUE(response.ok()) << response.status();
-  if (!response.ok()) return "";
-  EXPECT_EQ(response->status, 200) << response->body;
-  return response->body;
-}
-
-// `promtool check metrics` on `text`: "" when it passes, its complaint otherwise.
-std::string Promtool(const std::string& text) {
-  const std::string file = NewTempDir("promtool") + "/metrics.txt";
-  WriteFileOrDie(file, text);
-  ProcessResult check = RunProcess(
-      {"/bin/sh", "-c", std::string(kPromtool) + " check metrics < " + file}, absl::Seconds(30));
-  if (check.exit_code == 0 && check.out + check.err == "") return "";
-  return absl::StrCat("exit ", check.exit_code, ": ", check.out, check.err);
-}
-
 // Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false).
 bool Eventually(absl::Duration timeout, const std::function<bool()>& condition) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -219,12 +190,11 @@ class Service {
     const std::string said = After(process_->output(), "aia serve: listening on ");
     address_ = said.substr(0, said.find(' '));
     ASSERT_THAT(address_, StartsWith("127.0.0.1:")) << process_->output();
-    const std::string metrics =
-        After(process_->output(), "aia serve: metrics on http://127.0.0.1:");
-    metrics_port_ = 0;
-    if (!metrics.empty())
-      ASSERT_TRUE(absl::SimpleAtoi(metrics.substr(0, metrics.find('/')), &metrics_port_))
-          << process_->output();
+    const std::string metrics = "aia serve: metrics on http://127.0.0.1:";
+    metrics_port_ = AnnouncedMetricsPort(process_->output(), metrics);
+    if (process_->output().find(metrics) != std::string::npos) {
+      ASSERT_GT(metrics_port_, 0) << process_->output();
+    }
   }
 
   // SIGKILL, and waits for it.
@@ -298,38 +268,6 @@ class JoinedWorker {
   std::unique_ptr<BackgroundProcess> process_;
   bool ended_ = false;  // signalled and reaped: its pid may be another's now
 };
-
-// Calls grpc.health.v1.Health/Check by hand for `service` (HealthCheckRequest
-// {service} is field 1, a string); the response bytes, "" on error.
-std::string HealthCheck(const std::string& address, const std::string& service,
-                        grpc::Status& status) {
-  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  const std::string message =
-      service.empty() ? "" : absl::StrCat("\x0a", std::string(1, char(service.size())), service);
-  grpc::Slice slice(message);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  absl::Notification done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  if (!done.WaitForNotificationWithTimeout(absl::Seconds(15))) {
-    context.TryCancel();
-    done.WaitForNotification();
-    ADD_FAILURE() << "the health check did not complete";
-  }
-  if (!status.ok()) return "";
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return "";
-  std::string bytes;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes;
-}
 
 class ServiceTest : public ::testing::Test {
  protected:
@@ -1168,9 +1106,8 @@ TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
               worker.WaitForOutput("listening on", absl::Seconds(10)))
       << worker.output();
   const std::string address = After(worker.output(), "aia_worker listening on ");
-  int worker_port = 0;
-  const std::string at = After(worker.output(), "metrics on http://127.0.0.1:");
-  ASSERT_TRUE(absl::SimpleAtoi(at.substr(0, at.find('/')), &worker_port)) << worker.output();
+  const int worker_port = AnnouncedMetricsPort(worker.output());
+  ASSERT_GT(worker_port, 0) << worker.output();
   ASSERT_NO_FATAL_FAILURE(StartService({"--workers=" + address, "--metrics_listen=127.0.0.1:0"}));
   const int service_port = service_->metrics_port();
   ASSERT_GT(service_port, 0) << service_->log();
@@ -1178,11 +1115,10 @@ TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
   ProcessResult run =
       Aia({"submit", config_, "--workers=1", "--set=stop.iteration=100", "--watch"});
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  std::string text;
-  EXPECT_TRUE(Eventually(absl::Seconds(10), [&] {
-    text = Scrape(service_port);
-    return Sample(text, "aia_service_runs{state=\"completed\"}") >= 1;
-  })) << text;
+  const std::string text = AwaitSample(
+      service_port, "aia_service_runs{state=\"completed\"}", [](double runs) { return runs >= 1; },
+      absl::Seconds(10));
+  EXPECT_GE(Sample(text, "aia_service_runs{state=\"completed\"}"), 1) << text;
   EXPECT_EQ(Sample(text, "aia_service_runs{state=\"completed\"}"), 1) << text;
   EXPECT_EQ(Sample(text, "aia_service_runs{state=\"running\"}"), 0) << text;
   EXPECT_GE(Sample(text, "aia_service_queue_wait_seconds_count"), 1) << text;
@@ -1192,8 +1128,11 @@ TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
   const std::string worker_text = Scrape(worker_port);
   EXPECT_GE(Sample(worker_text, "aia_worker_answers_total"), 100) << worker_text;
   if (access(kPromtool, X_OK) == 0) {
-    EXPECT_EQ(Promtool(text), "") << text;
-    EXPECT_EQ(Promtool(worker_text), "") << worker_text;
+    for (const std::string& exposition : {text, worker_text}) {
+      ProcessResult check = PromtoolCheck(exposition);
+      EXPECT_EQ(check.exit_code, 0) << check.out << check.err << exposition;
+      EXPECT_EQ(check.out + check.err, "") << exposition;
+    }
   }
 
   if (access(kPrometheus, X_OK) != 0) {
@@ -1201,39 +1140,16 @@ TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
   }
   const std::string id = Submit(1, {"stop.time_s=40"});
   ASSERT_TRUE(AwaitProgress(id).has_value());
-  const std::string dir = NewTempDir("prometheus");
-  WriteFileOrDie(dir + "/prometheus.yml",
-                 absl::StrCat("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                              "scrape_configs:\n"
-                              "  - job_name: aia_serve\n    static_configs:\n"
-                              "      - targets: ['127.0.0.1:",
-                              service_port, "']\n",
-                              "  - job_name: aia_worker\n    static_configs:\n"
-                              "      - targets: ['127.0.0.1:",
-                              worker_port, "']\n"));
-  const int port = UnusedPort();
-  BackgroundProcess prometheus({kPrometheus, "--config.file=" + dir + "/prometheus.yml",
-                                "--storage.tsdb.path=" + dir + "/data",
-                                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
-  auto query = [&](const std::string& expression, const std::string& expected) {
-    std::string said;
-    Eventually(absl::Seconds(30), [&] {
-      absl::StatusOr<HttpResponse> response =
-          HttpGet("127.0.0.1", port, "/api/v1/query?query=" + expression, absl::Seconds(2));
-      if (response.ok()) said = response->body;
-      return response.ok() && response->status == 200 && said.find(expected) != std::string::npos;
-    });
-    return said;
-  };
-  const std::string answers = query("aia_answers_total", "\"job\":\"aia_serve\"");
+  PrometheusServer prometheus({{"aia_serve", service_port}, {"aia_worker", worker_port}});
+  const std::string answers = prometheus.AwaitQuery("aia_answers_total", "\"job\":\"aia_serve\"");
   EXPECT_THAT(answers, HasSubstr("\"status\":\"success\"")) << prometheus.output();
   EXPECT_THAT(answers, HasSubstr("\"worker\":\"0\"")) << answers;
-  const std::string running = query("aia_service_runs", "\"state\":\"running\"");
+  const std::string running = prometheus.AwaitQuery("aia_service_runs", "\"state\":\"running\"");
   EXPECT_THAT(running, HasSubstr("\"job\":\"aia_serve\"")) << running;
-  const std::string worker_answers = query("aia_worker_answers_total", "\"job\":\"aia_worker\"");
+  const std::string worker_answers =
+      prometheus.AwaitQuery("aia_worker_answers_total", "\"job\":\"aia_worker\"");
   EXPECT_THAT(worker_answers, HasSubstr("\"status\":\"success\"")) << worker_answers;
-  kill(prometheus.pid(), SIGTERM);
-  EXPECT_EQ(prometheus.Wait(absl::Seconds(15)).exit_code, 0) << prometheus.output();
+  EXPECT_EQ(prometheus.Stop(), 0) << prometheus.output();
   EXPECT_EQ(Aia({"cancel", id}).exit_code, 0);
   AwaitState(id, "cancelled");
 }
@@ -1241,15 +1157,17 @@ TEST_F(ServiceTest, MetricsOfTheServiceAndAWorker) {
 // 10. grpc.health.v1 on the service: "" and "aia.v1.Coordinator" are SERVING.
 TEST_F(ServiceTest, HealthServiceReportsServing) {
   ASSERT_NO_FATAL_FAILURE(StartService());
+  const std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(service_->address(), grpc::InsecureChannelCredentials());
   for (const std::string service : {"", "aia.v1.Coordinator"}) {
     grpc::Status status;
-    const std::string response = HealthCheck(service_->address(), service, status);
+    const std::string response = HealthCheck(channel, status, service);
     ASSERT_TRUE(status.ok()) << "'" << service << "': " << status.error_code() << ": "
                              << status.error_message();
     EXPECT_EQ(response, std::string("\x08\x01", 2)) << "'" << service << "'";  // SERVING
   }
   grpc::Status status;
-  HealthCheck(service_->address(), "aia.v1.Nope", status);
+  HealthCheck(channel, status, "aia.v1.Nope");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
 }
 

@@ -23,19 +23,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/coordinator.grpc.pb.h"
 #include "proto/worker.grpc.pb.h"
+#include "tests/grpc_health.h"
 
 namespace aia {
 namespace {
 
+using ::aia::testing::HealthCheck;
 using ::testing::HasSubstr;
 
 std::string WorkerPath() {
@@ -157,40 +157,6 @@ class WorkerProcess {
   std::string stdout_;
   std::string stderr_;
 };
-
-// Calls grpc.health.v1.Health/Check by hand for `service` ("" is the server):
-// the request is HealthCheckRequest{service} (field 1, a string); returns the
-// response bytes or "" on error.
-std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, grpc::Status& status,
-                        const std::string& service = "") {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  const std::string message =
-      service.empty() ? "" : absl::StrCat("\x0a", std::string(1, char(service.size())), service);
-  grpc::Slice slice(message);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  absl::Notification done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  if (!done.WaitForNotificationWithTimeout(absl::Seconds(15))) {
-    context.TryCancel();
-    done.WaitForNotification();  // the cancelled call completes promptly
-    ADD_FAILURE() << "the health check did not complete";
-  }
-  if (!status.ok()) return "";
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return "";
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
 
 TEST(AiaWorker, ServesASessionAndExitsCleanlyOnSigterm) {
   const std::string data_root = MakeTempDir();
