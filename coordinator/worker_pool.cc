@@ -184,7 +184,6 @@ int WorkerPool::Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int
     slot.address = recruit->address;
     slot.open = std::move(recruit->open);
     slot.state = WorkerState::kConnecting;
-    ++slot.fills;
     OpenLink(w, setup(w));
     ++filled;
   }
@@ -215,7 +214,6 @@ std::optional<std::string> WorkerPool::TryFill(
   slot.open = std::move(recruit->open);
   slot.rejoining = true;
   slot.rejoin_started = now;
-  ++slot.fills;
   OpenLink(w, setup());
   return std::nullopt;
 }

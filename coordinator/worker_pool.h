@@ -88,8 +88,6 @@ struct WorkerSlot {
   // link when it is not dialled.
   int64_t recruit = 0;
   std::function<std::unique_ptr<Link>(int slot, int link_id, EventQueue* events)> open;
-  // How many workers have filled it (a refill after a loss counts).
-  int fills = 0;
 };
 
 class WorkerPool {

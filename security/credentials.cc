@@ -167,7 +167,7 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(const ServerSecurityOptions& o
       return absl::InvalidArgumentError(absl::StrCat(
           "refusing to listen on ", options.listen,
           " (not a loopback address) without TLS: give --tls_cert and --tls_key (with "
-          "--token_file or --tls_ca to authenticate coordinators; see docs/security.md), or "
+          "--token_file or --tls_ca to authenticate clients; see docs/security.md), or "
           "--insecure to serve plaintext without authentication anyway"));
     }
     security.warnings.push_back(

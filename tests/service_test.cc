@@ -525,6 +525,14 @@ TEST_F(ServiceTest, CancelEndsARunningRun) {
   ProcessResult cancel = Aia({"cancel", id});
   EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
   EXPECT_EQ(cancel.out, id + ": cancel requested (was running)\n");
+  // Cancelling again is harmless: still running, or already ended.
+  ProcessResult again = Aia({"cancel", id});
+  if (again.exit_code == 0) {
+    EXPECT_EQ(again.out, id + ": cancel requested (was running)\n");
+  } else {
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_THAT(again.err, HasSubstr("has already ended (cancelled)"));
+  }
   ProcessResult watched = watch.Wait(absl::Seconds(15));
   EXPECT_FALSE(watched.timed_out);
   EXPECT_EQ(watched.exit_code, 1) << watched.out << watched.err;
@@ -543,6 +551,10 @@ TEST_F(ServiceTest, CancelEndsARunningRun) {
   EXPECT_THAT(late.err, HasSubstr("aia: run " + id + " cancelled: the run was cancelled\n"));
   // And the workers are free for the next run.
   AwaitIdle(2);
+  // A service that cancelled a run stops cleanly (its cancellation is not notified
+  // twice).
+  const std::string log = service_->log();
+  EXPECT_EQ(service_->Stop(), 0) << log;
 }
 
 // 3. Two runs of 2 slots on 4 workers run at the same time on disjoint workers.
@@ -604,8 +616,11 @@ TEST_F(ServiceTest, AThirdRunQueuesUntilWorkersFreeUp) {
   EXPECT_EQ(ra.state(), "completed");
   EXPECT_EQ(rb.state(), "completed");
   EXPECT_EQ(rc.iterations(), 200);
-  // It started once the first of the others ended, not before.
-  EXPECT_GE(rc.started_at(), std::min(ra.ended_at(), rb.ended_at()) - 0.01);
+  // It started once the first of the others had ended its central loop (and so
+  // given its workers back; its ended_at is stamped a little later, after its files).
+  EXPECT_GE(rc.started_at(), std::min(ra.started_at() + ra.elapsed_s(),
+                                      rb.started_at() + rb.elapsed_s()) -
+                                 0.01);
   EXPECT_GT(rc.started_at() - rc.submitted_at(), 2.0);  // the queue wait
 }
 
@@ -700,6 +715,34 @@ TEST_F(ServiceTest, RestartAfterAKillMarksUnfinishedRunsInterrupted) {
 }
 
 // 7. Bad input: each error exactly, with its exit status.
+// `aia serve` with bad flags: exit 2 and the flag named, before it listens.
+TEST(ServeFlags, BadFlagsAreRefusedWithTheirError) {
+  const std::string runs = NewTempDir("bad_flags") + "/runs";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--runs_dir=" + runs}, "aia serve: --listen=HOST:PORT is required"},
+      {{"--listen=127.0.0.1:0"}, "aia serve: --runs_dir=DIR is required"},
+      {{"--listen=nonsense", "--runs_dir=" + runs}, "aia serve: --listen: expected HOST:PORT"},
+      {{"--listen=10.77.9.9:7000", "--runs_dir=" + runs},
+       "without TLS: give --tls_cert and --tls_key"},
+      {{"--listen=127.0.0.1:0", "--runs_dir=/proc/none/runs"},
+       "aia serve: cannot create --runs_dir /proc/none/runs"},
+      {{"--listen=127.0.0.1:0", "--runs_dir=" + runs, "--workers=bad"},
+       "--workers: expected HOST:PORT,..., got 'bad'"},
+      {{"--listen=127.0.0.1:0", "--runs_dir=" + runs, "--metrics_listen=zz"},
+       "aia serve: --metrics_listen: the metrics address must be HOST:PORT, got 'zz'"},
+      {{"--listen=127.0.0.1:0", "--runs_dir=" + runs, "--token_file=/nonexistent/token"},
+       "--token_file=/nonexistent/token"},
+      {{"--listen=127.0.0.1:0", "--runs_dir=" + runs, "extra"}, "serve takes no operand"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> argv = {Runfile("coordinator/aia"), "serve"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    ProcessResult result = RunProcess(argv, absl::Seconds(10));
+    EXPECT_EQ(result.exit_code, 2) << flags.back() << ": " << result.err;
+    EXPECT_THAT(result.err, HasSubstr(message)) << flags.back();
+  }
+}
+
 TEST_F(ServiceTest, BadInputIsRefusedWithItsError) {
   ASSERT_NO_FATAL_FAILURE(StartDialled(1));
   ProcessResult zero = Aia({"submit", config_, "--workers=1", "--set=stop.iteration=0"});

@@ -157,6 +157,12 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
                         absl::StrCat("no run '", ValidUtf8(id), "' (aia ls lists the runs)"));
   }
 
+  // Notifies the run's cancellation, once (a Notification may be notified once);
+  // every call holds mu_.
+  void CancelLocked(RunEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!entry.cancel.HasBeenNotified()) entry.cancel.Notify();
+  }
+
   // Frees an ended, unwatched run's records (they are in its history.csv).
   void MaybeDropRecordsLocked(RunEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!entry.ended || entry.watching > 0 || !entry.records_in_feed) return;
@@ -326,7 +332,7 @@ void CoordinatorService::Impl::Stop() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [id, entry] : runs_) entry->cancel.Notify();
+    for (auto& [id, entry] : runs_) CancelLocked(*entry);
   }
   if (server_ != nullptr) {
     server_->GetHealthCheckService()->SetServingStatus(false);
@@ -596,7 +602,7 @@ grpc::ServerUnaryReactor* CoordinatorService::Impl::CancelRun(grpc::CallbackServ
     entry->summary.set_ended_at(UnixNow());
     PublishLocked(*entry);
   } else {
-    entry->cancel.Notify();  // the run ends within about 0.1 s
+    CancelLocked(*entry);  // the run ends within about 0.1 s
   }
   Log(absl::StrCat(request->run_id(), ": cancel requested"));
   *response = SummaryLocked(*entry);

@@ -25,6 +25,11 @@ void Warn(const std::string& message) { std::fprintf(stderr, "aia serve: %s\n", 
 int ServeCommand(const ServeFlags& flags, const absl::Notification* stop) {
   if (flags.listen.empty()) return Fail(2, "--listen=HOST:PORT is required");
   if (flags.runs_dir.empty()) return Fail(2, "--runs_dir=DIR is required");
+  if (absl::StatusOr<std::pair<std::string, std::string>> split =
+          security::SplitHostPort(flags.listen);
+      !split.ok()) {
+    return Fail(2, absl::StrCat("--listen: ", split.status().message()));
+  }
   security::ServerSecurityOptions server_options;
   server_options.listen = flags.listen;
   server_options.cert_file = flags.tls_cert;
