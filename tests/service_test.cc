@@ -32,6 +32,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/coordinator.grpc.pb.h"
 #include "proto/coordinator.pb.h"
 #include "tests/grpc_health.h"
 #include "tests/metrics_scrape.h"
@@ -1212,6 +1213,72 @@ TEST_F(ServiceTest, HealthServiceReportsServing) {
   grpc::Status status;
   HealthCheck(channel, status, "aia.v1.Nope");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// A Join stream that breaks its rules (proto/coordinator.proto) is ended with the
+// status that says how; the service goes on, and its pool never lists it.
+TEST_F(ServiceTest, JoinStreamsThatBreakTheRulesAreRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartService());
+  const std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(service_->address(), grpc::InsecureChannelCredentials());
+  std::unique_ptr<v1::Coordinator::Stub> stub = v1::Coordinator::NewStub(channel);
+  // Writes `messages`, then half-closes; the status the service ended the call with.
+  auto join = [&](const std::vector<v1::FromWorker>& messages) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    std::unique_ptr<grpc::ClientReaderWriter<v1::FromWorker, v1::ToWorker>> stream =
+        stub->Join(&context);
+    for (const v1::FromWorker& message : messages) stream->Write(message);
+    stream->WritesDone();
+    v1::ToWorker ignored;
+    while (stream->Read(&ignored)) {
+    }
+    return stream->Finish();
+  };
+  v1::FromWorker heartbeat;
+  heartbeat.mutable_heartbeat();
+  grpc::Status status = join({heartbeat});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "the first message of a Join stream must be an Offer");
+
+  v1::FromWorker offer;
+  offer.mutable_offer()->set_version("9.9.0");
+  offer.mutable_offer()->set_name("old");
+  status = join({offer});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("the worker runs aia 9.9.0; this coordinator runs "));
+  EXPECT_THAT(status.error_message(), HasSubstr("(major.minor must match)"));
+
+  // The service's own version, from a worker that works.
+  std::string version;
+  {
+    JoinedWorker probe(service_->address(), "probe", data_);
+    Eventually(absl::Seconds(10), [&] {
+      const v1::ListWorkersResponse pool = Workers();
+      for (const v1::PoolWorker& worker : pool.workers()) {
+        if (worker.name() == "joined:probe") version = worker.version();
+      }
+      return !version.empty();
+    });
+  }
+  ASSERT_FALSE(version.empty());
+  offer.mutable_offer()->set_version(version);
+  offer.mutable_offer()->set_name(std::string(300, 'n'));
+  status = join({offer});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "Offer.name and Offer.host must be at most 256 bytes");
+
+  offer.mutable_offer()->set_name("chatty");
+  v1::FromWorker answer;
+  answer.mutable_answer()->set_query_id(1);
+  status = join({offer, heartbeat, answer});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "a worker waiting in the pool may send only Heartbeats");
+
+  // None of them is in the pool, and the service still serves.
+  Eventually(absl::Seconds(10), [&] { return Workers().workers_size() == 0; });
+  EXPECT_EQ(Workers().workers_size(), 0);
 }
 
 }  // namespace
