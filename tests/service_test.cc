@@ -928,6 +928,60 @@ TEST_F(ServiceTest, ElasticRunFillsItsSlotsAsWorkersJoin) {
   EXPECT_LE(epochs.back(), summary.epochs());
 }
 
+// Elastic runs in the other modes: a synchronous run's late slot joins from the
+// next round; a task-pool run's (the cutting-plane method) takes the next tasks.
+TEST_F(ServiceTest, LateSlotsJoinSynchronousRoundsAndTaskPools) {
+  ASSERT_NO_FATAL_FAILURE(StartService({"--data_root=/"}));
+  joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), "first", "/"));
+  AwaitIdle(1);
+  struct Case {
+    std::string config;
+    std::vector<std::string> sets;
+  };
+  const std::vector<Case> cases = {
+      {Runfile("examples/sgd_synchronous.textproto"),
+       {"stop.iteration=1000000", "stop.time_s=4", "stragglers.shape=3",
+        "stragglers.scale_s=0.004"}},
+      {Runfile("examples/cutting_plane_l1.textproto"),
+       {"stop.time_s=5", "stragglers.shape=3", "stragglers.scale_s=0.03"}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::vector<std::string> args = {"submit", cases[i].config, "--workers=2",
+                                     "--set=min_workers=1"};
+    for (const std::string& set : cases[i].sets) args.push_back("--set=" + set);
+    ProcessResult submitted = Aia(args);
+    ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+    const std::string id = absl::StrCat("run-", i + 1);
+    const std::optional<v1::Progress> alone = AwaitProgress(id, [](const v1::Progress& p) {
+      return p.iteration() > 0 && p.live_size() == 2 && p.live(0) && !p.live(1);
+    });
+    ASSERT_TRUE(alone.has_value()) << cases[i].config;
+    const std::string late = absl::StrCat("late", i);
+    joined_.push_back(std::make_unique<JoinedWorker>(service_->address(), late, "/"));
+    ASSERT_TRUE(AwaitProgress(id, [](const v1::Progress& p) {
+                  return p.live_size() == 2 && p.live(1) && p.answer_count(1) > 0;
+                }).has_value())
+        << cases[i].config;
+    const v1::RunSummary summary = AwaitState(id, "completed");
+    const std::vector<SlotRow> slots = ReadSlots(summary.run_dir());
+    ASSERT_EQ(slots.size(), 2u);
+    EXPECT_EQ(slots[0].address, "joined:first");
+    EXPECT_EQ(slots[1].address, "joined:" + late);
+    EXPECT_GT(slots[1].answers, 0) << cases[i].config;
+    if (i == 0) {
+      // Rounds: the late slot answers every round from the one after its fill,
+      // and missed the ones before.
+      EXPECT_GT(slots[0].answers, slots[1].answers);
+      EXPECT_EQ(summary.iterations(), slots[0].answers);
+    }
+    EXPECT_THAT(service_->log(),
+                HasSubstr(absl::StrCat(id, ": worker 1 (joined:", late, ") filled its slot")));
+    // The late worker leaves the pool, so that the next run starts with one.
+    joined_.back()->Terminate();
+    AwaitIdle(1);
+  }
+}
+
 // 8. A joined worker drained (SIGTERM) mid-run leaves its slot without a loss: a
 // free pool worker fills it; drained too, the slot stays `left` and the run
 // completes under resilience 0.
