@@ -13,6 +13,10 @@ packages=(
   python3-numpy     # tests check that NumPy loads the history
   prometheus-cpp-dev   # the metrics endpoints (metrics/)
   prometheus        # tests: promtool check metrics, and a server that scrapes a worker
+  libsystemd-dev    # sd_notify: the daemons tell systemd they are ready (deploy/systemd)
+  # deploy/ tests: a clean Debian root for the package, containers, unit checks,
+  # manifests, cloud-init user data, ssh workers in the test bed
+  mmdebstrap podman runc yamllint cloud-init openssh-server openssh-client
 )
 
 missing=()
