@@ -25,6 +25,7 @@
 // HOST:PORT (N sessions)" on stderr with --join.
 #include <signal.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -347,10 +348,15 @@ int main(int argc, char** argv) {
     std::printf("aia_worker listening on %s:%d\n", host.c_str(), server->port());
     std::fflush(stdout);
   }
+  // systemd Type=notify (deploy/systemd/aia-worker.service): ready once the server
+  // listens, or with --join alone once the Joiner started. Without NOTIFY_SOCKET
+  // sd_notify does nothing.
+  sd_notify(0, "READY=1");
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "aia_worker: %s, shutting down\n", strsignal(signal_number));
+  sd_notify(0, "STOPPING=1");  // systemd: the drain has begun
   // Shutdown waits for running worker steps, which may take long: give it the grace
   // period and a second more, then exit regardless. The server and the joiner
   // drain at the same time.

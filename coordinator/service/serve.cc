@@ -1,5 +1,7 @@
 #include "coordinator/service/serve.h"
 
+#include <systemd/sd-daemon.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -98,8 +100,12 @@ int ServeCommand(const ServeFlags& flags, const absl::Notification* stop) {
                  metrics->port());
   }
   std::fflush(stderr);
+  // systemd Type=notify (deploy/systemd/aia-coordinator.service): ready once the
+  // service listens. Without NOTIFY_SOCKET sd_notify does nothing.
+  sd_notify(0, "READY=1");
   stop->WaitForNotification();
   std::fprintf(stderr, "aia serve: stopping (running runs are cancelled)\n");
+  sd_notify(0, "STOPPING=1");
   (*service)->Shutdown();
   return 0;
 }
