@@ -16,7 +16,7 @@ packages=(
   libsystemd-dev    # sd_notify: the daemons tell systemd they are ready (deploy/systemd)
   # deploy/ tests: a clean Debian root for the package, containers, unit checks,
   # manifests, cloud-init user data, ssh workers in the test bed
-  mmdebstrap podman runc yamllint cloud-init openssh-server openssh-client
+  mmdebstrap podman runc yamllint cloud-init openssh-server openssh-client dpkg-dev
 )
 
 missing=()
