@@ -1,7 +1,7 @@
 // aia: the coordinator command line.
 //
 //   aia run CONFIG [--local_workers=N | --workers=HOST:PORT,... | --workers_file=FILE |
-//                   --in_process] [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR]
+//                   --ssh_workers=HOSTS_FILE [--ssh_listen=HOST:PORT] | --in_process] [--out=DIR] [--set FIELD.PATH=VALUE]... [--data_root=DIR]
 //                  [--quiet]
 //   aia validate CONFIG [--set FIELD.PATH=VALUE]...
 //   aia serve --listen=HOST:PORT --runs_dir=DIR [--workers=... | --workers_file=FILE]
@@ -9,6 +9,7 @@
 //   aia submit CONFIG --workers=N [--set FIELD.PATH=VALUE]... [--watch]   (--server or AIA_SERVER)
 //   aia watch RUN [--from_record=K] | aia cancel RUN | aia ls | aia get RUN | aia workers
 //   (each with [--json])
+//   aia health HOST:PORT [--service=NAME] [TLS and token flags]
 //
 // Exit status: 0 the run completed (or the config is valid), 1 the run failed,
 // 2 bad config or usage.
@@ -32,16 +33,20 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "config/config.h"
 #include "coordinator/engine.h"
+#include "coordinator/health_check.h"
 #include "coordinator/local_workers.h"
 #include "coordinator/progress.h"
 #include "coordinator/service/client.h"
+#include "coordinator/service/join_listener.h"
 #include "coordinator/service/serve.h"
+#include "coordinator/ssh_workers.h"
 #include "coordinator/worker_addresses.h"
 #include "metrics/metrics.h"
 #include "metrics/run_metrics.h"
@@ -76,6 +81,23 @@ ABSL_FLAG(std::string, server, "",
 ABSL_FLAG(bool, json, false, "submit/watch/cancel/ls/get/workers: print JSON, one object a line");
 ABSL_FLAG(bool, watch, false, "submit: watch the run until it ends; exit with its status");
 ABSL_FLAG(int64_t, from_record, 0, "watch: send the records from this record number on");
+ABSL_FLAG(std::string, ssh_workers, "",
+          "file of hosts, one [user@]host[:port] a line ('#' comments): start aia_worker on each "
+          "over ssh for this run, joining back to this coordinator (see docs/deploy.md)");
+ABSL_FLAG(std::string, ssh_listen, "",
+          "--ssh_workers: HOST:PORT the workers join (default: this machine's address towards the "
+          "first host, any port); HOST must be reachable from the hosts");
+ABSL_FLAG(std::string, ssh_worker_binary, "aia_worker",
+          "--ssh_workers: the aia_worker on the hosts (a path, or a name on the remote PATH)");
+ABSL_FLAG(std::string, ssh_options, "",
+          "--ssh_workers: more ssh arguments, split at spaces (e.g. '-i KEY -o "
+          "StrictHostKeyChecking=accept-new')");
+ABSL_FLAG(std::string, ssh_worker_flags, "",
+          "--ssh_workers: more aia_worker flags, split at spaces (e.g. '--tls_ca=/etc/aia/ca.pem "
+          "--token_file=/etc/aia/token', paths on the hosts)");
+ABSL_FLAG(int, ssh_connect_timeout_s, 10, "--ssh_workers: ssh's ConnectTimeout");
+ABSL_FLAG(std::string, service, "", "health: the service to check (default: the whole server)");
+ABSL_FLAG(double, health_timeout_s, 5, "health: the deadline of the check");
 ABSL_FLAG(bool, in_process, false,
           "run the workers inside this process without gRPC, for debugging (one worker, or "
           "--local_workers=N of them)");
@@ -95,6 +117,9 @@ constexpr char kUsageText[] =
     "                 [--data_root=DIR] [--quiet]\n"
     "                 [--tls_ca=F [--tls_cert=F --tls_key=F] [--tls_server_name=NAME]]\n"
     "                 [--token_file=F]\n"
+    "  aia run CONFIG --ssh_workers=HOSTS_FILE [--ssh_listen=HOST:PORT] [--ssh_options=...]\n"
+    "                 [--ssh_worker_binary=PATH] [--ssh_worker_flags=...] [--insecure |\n"
+    "                  --tls_cert=F --tls_key=F [--tls_ca=F] | --token_file=F] ...\n"
     "  aia validate CONFIG [--set FIELD.PATH=VALUE]...\n"
     "  aia serve --listen=HOST:PORT --runs_dir=DIR [--workers=HOST:PORT,... | --workers_file=F]\n"
     "            [--metrics_listen=HOST:PORT] [--data_root=DIR]\n"
@@ -104,6 +129,7 @@ constexpr char kUsageText[] =
     "  aia cancel RUN | aia ls | aia get RUN | aia workers   [--json]\n"
     "  (the last five talk to --server=HOST:PORT, default $AIA_SERVER, with --tls_ca,\n"
     "   --tls_cert, --tls_key, --token_file, --tls_server_name as for workers)\n"
+    "  aia health HOST:PORT [--service=NAME] [--health_timeout_s=S] [TLS and token flags]\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
 
 sigset_t StopSignals() {
@@ -120,9 +146,21 @@ sigset_t StopSignals() {
 // readable up to its last flush; summary.json may be missing). The thread and
 // the notification live until the process ends, so a late signal never touches
 // a destroyed object.
-const absl::Notification* WatchStopSignals() {
+absl::Notification* CancelNotification() {
   static absl::Notification* const cancel = new absl::Notification;
-  std::thread([] {
+  return cancel;
+}
+
+// Notifies CancelNotification() unless it was already (a signal, an ssh worker gone).
+void NotifyCancel() {
+  static absl::Mutex* const mu = new absl::Mutex;
+  absl::MutexLock lock(mu);
+  if (!CancelNotification()->HasBeenNotified()) CancelNotification()->Notify();
+}
+
+const absl::Notification* WatchStopSignals() {
+  absl::Notification* const cancel = CancelNotification();
+  std::thread([cancel] {
     const sigset_t stop_signals = StopSignals();
     for (int received = 0;; ++received) {
       int signal_number = 0;
@@ -130,7 +168,8 @@ const absl::Notification* WatchStopSignals() {
       if (received == 0) {
         std::fprintf(stderr, "aia: %s: stopping (again to exit at once)\n",
                      strsignal(signal_number));
-        cancel->Notify();
+        (void)cancel;
+        NotifyCancel();
         continue;
       }
       std::fprintf(stderr, "aia: %s again: exiting without waiting for the workers\n",
@@ -247,6 +286,230 @@ int Validate(const std::string& path, const std::vector<std::string>& sets) {
   return kCompleted;
 }
 
+// What `aia run` prints at the end of a run, and its exit status.
+int ReportRun(const absl::StatusOr<RunResult>& result, const std::string& ssh_failure = "") {
+  if (!result.ok()) {
+    // Bad config, or an --out that already holds a run, is bad input (2); a run
+    // directory that cannot be created or written (an I/O error) fails the run (1).
+    const absl::StatusCode code = result.status().code();
+    if (code == absl::StatusCode::kInvalidArgument ||
+        code == absl::StatusCode::kFailedPrecondition) {
+      return BadInput(result.status().message());
+    }
+    std::fprintf(stderr, "aia: run failed: %s\n", std::string(result.status().message()).c_str());
+    if (!ssh_failure.empty()) std::fprintf(stderr, "aia: %s\n", ssh_failure.c_str());
+    return kFailed;
+  }
+  if (!ssh_failure.empty()) {
+    // An ssh session that ended cancelled the run: say why, not "cancelled".
+    std::fprintf(stderr, "aia: run failed: %s\nhistory so far in %s\n", ssh_failure.c_str(),
+                 result->out_dir.c_str());
+    return kFailed;
+  }
+  if (result->status == "completed") {
+    std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
+                result->stop_reason.c_str(), static_cast<long long>(result->iterations),
+                static_cast<long long>(result->epochs), result->elapsed_s, result->out_dir.c_str());
+    return kCompleted;
+  }
+  std::fprintf(stderr, "aia: run %s: %s\nhistory so far in %s\n", result->status.c_str(),
+               result->error.c_str(), result->out_dir.c_str());
+  return kFailed;
+}
+
+std::vector<std::string> SplitSpaces(const std::string& text) {
+  return absl::StrSplit(text, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+}
+
+// aia run --ssh_workers: an in-process Join endpoint (JoinListener) for the run,
+// and aia_worker started on every host over ssh (SshWorkers), joining it; the run
+// takes one slot per host and starts once all have joined (min_workers, unless
+// the config says fewer). The sessions end with the run, however it ends.
+int SshRunCommand(const v1::RunConfig& config, const std::string& path,
+                  const std::string& hosts_file) {
+  absl::StatusOr<std::vector<SshHost>> hosts = ReadSshHostsFile(hosts_file);
+  if (!hosts.ok()) return BadInput(hosts.status().message());
+  const int count = static_cast<int>(hosts->size());
+  if (absl::Status status = ValidateConfig(config, count); !status.ok()) {
+    return BadInput(status.message());
+  }
+  if (!absl::GetFlag(FLAGS_tls_server_name).empty()) {
+    return Usage("--tls_server_name is for dialled workers, not --ssh_workers");
+  }
+  const int connect_timeout = absl::GetFlag(FLAGS_ssh_connect_timeout_s);
+  if (connect_timeout < 1) {
+    return Usage(absl::StrCat("--ssh_connect_timeout_s must be >= 1, got ", connect_timeout));
+  }
+  // Where the workers join: --ssh_listen, else our address towards the first host.
+  std::string listen = absl::GetFlag(FLAGS_ssh_listen);
+  std::string dial_host;
+  if (listen.empty()) {
+    absl::StatusOr<std::string> local = LocalAddressTowards((*hosts)[0].host);
+    if (!local.ok()) {
+      std::fprintf(stderr, "aia: %s; give --ssh_listen=HOST:PORT\n",
+                   std::string(local.status().message()).c_str());
+      return kFailed;
+    }
+    dial_host = *local;
+    listen = absl::StrContains(*local, ':') ? absl::StrCat("[", *local, "]:0")
+                                            : absl::StrCat(*local, ":0");
+  } else {
+    absl::StatusOr<std::pair<std::string, std::string>> split = security::SplitHostPort(listen);
+    if (!split.ok()) return BadInput(absl::StrCat("--ssh_listen: ", split.status().message()));
+    dial_host = split->first;
+    if (dial_host == "0.0.0.0" || dial_host == "::" || dial_host.empty()) {
+      absl::StatusOr<std::string> local = LocalAddressTowards((*hosts)[0].host);
+      if (!local.ok()) {
+        std::fprintf(stderr, "aia: %s; give --ssh_listen=ADDRESS:PORT\n",
+                     std::string(local.status().message()).c_str());
+        return kFailed;
+      }
+      dial_host = *local;
+    }
+  }
+  security::ServerSecurityOptions server_options;
+  server_options.listen = listen;
+  server_options.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  server_options.key_file = absl::GetFlag(FLAGS_tls_key);
+  server_options.ca_file = absl::GetFlag(FLAGS_tls_ca);
+  server_options.token_file = absl::GetFlag(FLAGS_token_file);
+  server_options.insecure = absl::GetFlag(FLAGS_insecure);
+  server_options.on_refused_call = [](const std::string& reason) {
+    std::fprintf(stderr, "aia: refused a Join: %s\n", reason.c_str());
+  };
+  absl::StatusOr<security::ServerSecurity> server_security =
+      security::MakeServerSecurity(server_options);
+  if (!server_security.ok()) {
+    return BadInput(absl::StrCat("--ssh_workers: ", server_security.status().message()));
+  }
+  for (const std::string& warning : server_security->warnings) {
+    std::fprintf(stderr, "aia: %s\n", warning.c_str());
+  }
+
+  RunOptions options;
+  options.config = config;
+  options.data_root = absl::GetFlag(FLAGS_data_root);
+  options.out_dir = absl::GetFlag(FLAGS_out);
+  if (options.out_dir.empty()) options.out_dir = DefaultOutDir(config, path);
+  const bool quiet = absl::GetFlag(FLAGS_quiet);
+  ProgressReporter progress(ProgressReporter::DefaultOptions(stderr, quiet));
+  options.progress = &progress;
+  const int64_t max_message_bytes = ResolveLimits(config.limits()).max_message_bytes;
+
+  JoinListener::Options listener_options;
+  listener_options.listen = listen;
+  listener_options.credentials = server_security->credentials;
+  listener_options.max_message_bytes = max_message_bytes;
+  if (!quiet) {
+    listener_options.log = [](const std::string& line) {
+      std::fprintf(stderr, "aia: %s\n", line.c_str());
+    };
+  }
+  absl::StatusOr<std::unique_ptr<JoinListener>> listener = JoinListener::Start(listener_options);
+  if (!listener.ok()) {
+    std::fprintf(stderr, "aia: --ssh_listen: %s\n",
+                 std::string(listener.status().message()).c_str());
+    return kFailed;
+  }
+  const std::string join_target = absl::StrContains(dial_host, ':')
+                                      ? absl::StrCat("[", dial_host, "]:", (*listener)->port())
+                                      : absl::StrCat(dial_host, ":", (*listener)->port());
+  if (!quiet) {
+    std::fprintf(stderr, "aia: ssh workers join %s (%s)\n", join_target.c_str(),
+                 server_security->description.c_str());
+  }
+
+  SshWorkers::Options ssh_options;
+  ssh_options.hosts = *hosts;
+  ssh_options.join_target = join_target;
+  ssh_options.worker_binary = absl::GetFlag(FLAGS_ssh_worker_binary);
+  ssh_options.worker_flags = {"--data_root=" + options.data_root,
+                              absl::StrCat("--max_message_bytes=", max_message_bytes)};
+  for (std::string& flag : SplitSpaces(absl::GetFlag(FLAGS_ssh_worker_flags))) {
+    ssh_options.worker_flags.push_back(std::move(flag));
+  }
+  ssh_options.ssh_options = SplitSpaces(absl::GetFlag(FLAGS_ssh_options));
+  ssh_options.connect_timeout_s = connect_timeout;
+  ssh_options.log_dir = options.out_dir + "/logs";
+  std::error_code made;
+  std::filesystem::create_directories(ssh_options.log_dir, made);
+  if (made) {
+    return BadInput(absl::StrCat("cannot create ", ssh_options.log_dir, ": ", made.message()));
+  }
+  // A session that ends before the run does (refused, timed out, the worker
+  // died) cancels the run at once; its message is what the run failed of.
+  ssh_options.on_failure = [](const std::string& message) {
+    std::fprintf(stderr, "aia: %s\n", message.c_str());
+    NotifyCancel();
+  };
+  options.cancel = WatchStopSignals();
+  absl::StatusOr<std::unique_ptr<SshWorkers>> workers = SshWorkers::Start(ssh_options);
+  if (!workers.ok()) {
+    std::fprintf(stderr, "aia: %s\n", std::string(workers.status().message()).c_str());
+    return kFailed;
+  }
+  std::unique_ptr<WorkerSource> source = (*listener)->directory().SourceFor("ssh-run");
+  options.source = source.get();
+  options.slots = count;
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  (*workers)->Stop();
+  const std::string failure = (*workers)->failure();
+  source.reset();
+  (*listener)->Shutdown();
+  return ReportRun(result, failure);
+}
+
+// aia health HOST:PORT [--service=NAME]: 0 SERVING, 1 anything else, 2 bad usage.
+int HealthMain(const std::vector<char*>& args) {
+  if (args.size() != 3) return Usage("health takes one HOST:PORT");
+  const std::string target = args[2];
+  if (absl::StatusOr<std::pair<std::string, std::string>> split =
+          security::SplitHostPort(target);
+      !split.ok()) {
+    return Usage(absl::StrCat("health: ", split.status().message()));
+  }
+  const double timeout_s = absl::GetFlag(FLAGS_health_timeout_s);
+  if (!(timeout_s > 0)) return Usage("--health_timeout_s must be > 0");
+  absl::StatusOr<security::ClientSecurity> security = ClientSecurityFromFlags();
+  if (!security.ok()) return BadInput(security.status().message());
+  if (absl::Status status = security::CheckWorkerAddresses(*security, {target}); !status.ok()) {
+    return BadInput(status.message());
+  }
+  grpc::ChannelArguments channel_args;
+  if (!security->server_name.empty()) channel_args.SetSslTargetNameOverride(security->server_name);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      target,
+      security->credentials != nullptr ? security->credentials : grpc::InsecureChannelCredentials(),
+      channel_args);
+  const std::string service = absl::GetFlag(FLAGS_service);
+  absl::StatusOr<HealthStatus> health =
+      CheckHealth(channel, service, absl::Seconds(timeout_s));
+  const std::string what = service.empty() ? target : absl::StrCat(target, " ", service);
+  if (!health.ok()) {
+    const absl::StatusCode code = health.status().code();
+    const std::string reason =
+        code == absl::StatusCode::kNotFound
+            ? absl::StrCat("unknown service '", service, "'")
+        : code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kDeadlineExceeded
+            ? "unreachable"
+        : code == absl::StatusCode::kUnauthenticated ||
+                code == absl::StatusCode::kPermissionDenied
+            ? "refused"
+        : code == absl::StatusCode::kUnimplemented ? "no health service"
+                                                   : "check failed";
+    std::fprintf(stderr, "aia health: %s: %s (%s: %s)\n", what.c_str(), reason.c_str(),
+                 absl::StatusCodeToString(code).c_str(),
+                 std::string(health.status().message()).c_str());
+    return kFailed;
+  }
+  std::printf("%s\n", HealthStatusName(*health));
+  if (*health != HealthStatus::kServing) {
+    std::fprintf(stderr, "aia health: %s: %s\n", what.c_str(), HealthStatusName(*health));
+    return kFailed;
+  }
+  return kCompleted;
+}
+
 int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   absl::StatusOr<v1::RunConfig> config = LoadWithOverrides(path, sets);
   if (!config.ok()) return BadInput(config.status().message());
@@ -254,14 +517,16 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
   const int local = absl::GetFlag(FLAGS_local_workers);
   const std::string list = absl::GetFlag(FLAGS_workers);
   const std::string file = absl::GetFlag(FLAGS_workers_file);
+  const std::string ssh_file = absl::GetFlag(FLAGS_ssh_workers);
   const bool in_process = absl::GetFlag(FLAGS_in_process);
   if (local < 0) return Usage(absl::StrCat("--local_workers must be >= 1, got ", local));
-  if (in_process ? !list.empty() || !file.empty()
-                 : (local > 0) + !list.empty() + !file.empty() != 1) {
+  if (in_process ? !list.empty() || !file.empty() || !ssh_file.empty()
+                 : (local > 0) + !list.empty() + !file.empty() + !ssh_file.empty() != 1) {
     return Usage(
-        "give exactly one of --local_workers=N, --workers=..., --workers_file=... and "
-        "--in_process");
+        "give exactly one of --local_workers=N, --workers=..., --workers_file=..., "
+        "--ssh_workers=... and --in_process");
   }
+  if (!ssh_file.empty()) return SshRunCommand(*config, path, ssh_file);
   // Credentials belong to this machine, not to the run config: flags only. Bad
   // files are bad input (exit 2), found before anything starts.
   absl::StatusOr<security::ClientSecurity> security = ClientSecurityFromFlags();
@@ -359,27 +624,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     std::fprintf(stderr, "aia: metrics on http://%s:%d/metrics\n",
                  listen.substr(0, listen.rfind(':')).c_str(), metrics->port());
   }
-  absl::StatusOr<RunResult> result = RunCoordinator(options);
-  if (!result.ok()) {
-    // Bad config, or an --out that already holds a run, is bad input (2); a run
-    // directory that cannot be created or written (an I/O error) fails the run (1).
-    const absl::StatusCode code = result.status().code();
-    if (code == absl::StatusCode::kInvalidArgument ||
-        code == absl::StatusCode::kFailedPrecondition) {
-      return BadInput(result.status().message());
-    }
-    std::fprintf(stderr, "aia: run failed: %s\n", std::string(result.status().message()).c_str());
-    return kFailed;
-  }
-  if (result->status == "completed") {
-    std::printf("completed: %s after %lld iterations, %lld epochs, %.3f s; history in %s\n",
-                result->stop_reason.c_str(), static_cast<long long>(result->iterations),
-                static_cast<long long>(result->epochs), result->elapsed_s, result->out_dir.c_str());
-    return kCompleted;
-  }
-  std::fprintf(stderr, "aia: run %s: %s\nhistory so far in %s\n", result->status.c_str(),
-               result->error.c_str(), result->out_dir.c_str());
-  return kFailed;
+  return ReportRun(RunCoordinator(options));
 }
 
 int ServeMain(const absl::Notification* stop) {
@@ -471,6 +716,7 @@ int main(int argc, char** argv) {
       command == "get" || command == "workers") {
     return aia::ClientMain(command, args, sets);
   }
+  if (command == "health") return aia::HealthMain(args);
   if (command != "run" && command != "validate") {
     return aia::Usage(absl::StrCat("unknown command '", command, "'"));
   }
