@@ -425,6 +425,8 @@ int SshRunCommand(const v1::RunConfig& config, const std::string& path,
   ssh_options.worker_binary = absl::GetFlag(FLAGS_ssh_worker_binary);
   ssh_options.worker_flags = {"--data_root=" + options.data_root,
                               absl::StrCat("--max_message_bytes=", max_message_bytes)};
+  // Plaintext is the coordinator's choice (--insecure); the workers follow it.
+  if (absl::GetFlag(FLAGS_insecure)) ssh_options.worker_flags.push_back("--insecure");
   for (std::string& flag : SplitSpaces(absl::GetFlag(FLAGS_ssh_worker_flags))) {
     ssh_options.worker_flags.push_back(std::move(flag));
   }
@@ -438,10 +440,7 @@ int SshRunCommand(const v1::RunConfig& config, const std::string& path,
   }
   // A session that ends before the run does (refused, timed out, the worker
   // died) cancels the run at once; its message is what the run failed of.
-  ssh_options.on_failure = [](const std::string& message) {
-    std::fprintf(stderr, "aia: %s\n", message.c_str());
-    NotifyCancel();
-  };
+  ssh_options.on_failure = [](const std::string&) { NotifyCancel(); };
   options.cancel = WatchStopSignals();
   absl::StatusOr<std::unique_ptr<SshWorkers>> workers = SshWorkers::Start(ssh_options);
   if (!workers.ok()) {
