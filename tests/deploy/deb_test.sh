@@ -22,6 +22,8 @@
 #   tests/deploy/deb_test.sh BIN_DIR   (BIN_DIR holds aia and aia_worker)
 # Every command in the root has a timeout.
 set -uo pipefail
+# Bazel's test PATH has no sbin: chroot, and useradd in the root's postinst.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 src=$(cd "$here/../.." && pwd)
 source "$here/cases.sh"

@@ -150,12 +150,23 @@ missing_certificate() {
 unreadable_data_root() {
   getent passwd nobody >/dev/null || { echo "SKIP: no user nobody"; return 77; }
   ((EUID == 0)) || { echo "SKIP: not root (cannot run as nobody)"; return 77; }
-  # A directory only root may enter: nobody cannot resolve the data root below it.
-  mkdir -p "$tmp/locked/data"
-  chmod 0755 "$tmp"
-  chmod 0700 "$tmp/locked"
-  env_file worker "$tmp/d.env" AIA_DATA_ROOT="$tmp/locked/data" || return 1
-  expect_refusal aia-worker "$tmp/d.env" "$tmp/locked/data" --user=nobody || return 1
+  # nobody must reach the binary (Bazel's output lies under /root): a copy in a
+  # directory of its own, and beside it a directory only root may enter, so that
+  # nobody cannot resolve the data root below it.
+  local dir
+  dir=$(mktemp -d /var/tmp/aia-systemd-test.XXXXXX)
+  chmod 0755 "$dir"
+  mkdir -p "$dir/bin" "$dir/locked/data"
+  cp "$bin_dir/aia_worker" "$dir/bin/"
+  chmod 0755 "$dir/bin" "$dir/bin/aia_worker"
+  chmod 0700 "$dir/locked"
+  env_file worker "$dir/d.env" AIA_DATA_ROOT="$dir/locked/data" || return 1
+  chmod 0644 "$dir/d.env"
+  bin_dir=$dir/bin
+  local status=0
+  expect_refusal aia-worker "$dir/d.env" "$dir/locked/data" --user=nobody || status=1
+  rm -rf "$dir"
+  ((status == 0)) || return 1
   grep -q "Permission denied" "$tmp/err" || { echo "not refused for permission"; return 1; }
 }
 
