@@ -133,6 +133,23 @@ for (const w of workloads.filter((o) => o.kind !== "Job")) {
       if (port !== undefined && !containerPort(c, port)) {
         problem(w, `container ${c.name}: ${kind} port ${port} is not a container port`);
       }
+      // An exec probe `aia health HOST:PORT --service=NAME` checks grpc.health.v1
+      // over TLS: its port must be the container's, NAME its role's service.
+      const command = probe.exec?.command ?? [];
+      if (command[1] === "health") {
+        const address = hostPort(command[2]);
+        const service = command.find((a) => a.startsWith("--service="))?.slice("--service=".length);
+        const role = podOf(w).metadata?.labels?.["app.kubernetes.io/component"];
+        const expected = { worker: "aia.v1.Worker", coordinator: "aia.v1.Coordinator" }[role];
+        if (!address || !containerPort(c, address.port)) {
+          problem(w, `container ${c.name}: ${kind} checks ${command[2]}, not a container port`);
+        } else if (address.port !== hostPort(flag(c, "listen"))?.port) {
+          problem(w, `container ${c.name}: ${kind} checks port ${address.port}, not the --listen port`);
+        }
+        if (expected !== undefined && service !== expected) {
+          problem(w, `container ${c.name}: ${kind} checks service ${service}, not ${expected}`);
+        }
+      }
       if (handlers[0] === "grpc" && !["aia.v1.Worker", "aia.v1.Coordinator", ""].includes(probe.grpc.service ?? "")) {
         problem(w, `container ${c.name}: ${kind} asks for gRPC health service ${probe.grpc.service}`);
       }
