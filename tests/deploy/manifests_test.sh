@@ -10,7 +10,7 @@
 #  - the checker fails on deliberately broken overlays, each with its message;
 #  - yamllint --strict on deploy/ (deploy/.yamllint); cloud-init schema on the user data.
 #
-#   bazel test //tests/deploy/manifests:manifests_test     (or run the script itself)
+#   bazel test //tests/deploy:manifests_test     (or run the script itself)
 #
 # The validator's npm packages are installed once (npm ci, bounded by a timeout)
 # into $AIA_NPM_CACHE (default /var/tmp/aia-manifests-validate): that needs the npm
@@ -19,7 +19,7 @@ set -uo pipefail
 
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # The source tree (under Bazel the script is a runfiles link to it; tagged local).
-root=$(cd "$here/../../.." && pwd)
+root=$(cd "$here/../.." && pwd)
 source "$here/cases.sh"
 
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/manifests_test.XXXXXX")
