@@ -134,6 +134,31 @@ dpkg_without_dependencies() {
   ! in_root 30 getent passwd aia >/dev/null || { echo "user aia exists"; return 1; }
 }
 
+# A library present at a version older than the one the binaries were linked with
+# (an empty stand-in package libgrpc++1.51 1.50.0-1): dpkg names the library and
+# the version it found.
+dpkg_with_an_old_library() {
+  [[ -d $root/usr ]] || { echo "no root"; return 1; }
+  local fake=$tmp/old-grpc
+  mkdir -p "$fake/DEBIAN"
+  printf '%s\n' 'Package: libgrpc++1.51' 'Version: 1.50.0-1' 'Architecture: amd64' \
+    'Maintainer: aia tests <aia@localhost>' 'Description: an empty stand-in for an old gRPC' \
+    >"$fake/DEBIAN/control"
+  dpkg-deb --build --root-owner-group "$fake" "$root/tmp/old-grpc.deb" >/dev/null ||
+    { echo "cannot build the stand-in package"; return 1; }
+  in_root 60 dpkg -i /tmp/old-grpc.deb >/dev/null || { echo "cannot install the stand-in"; return 1; }
+  local name
+  name=$(basename "$(deb)")
+  in_root 60 dpkg -i "/tmp/$name" >"$tmp/dpkg-old.out" 2>&1
+  local status=$?
+  cat "$tmp/dpkg-old.out"
+  ((status != 0)) || { echo "dpkg -i succeeded with libgrpc++1.51 1.50.0-1"; return 1; }
+  grep -q "aia depends on libgrpc++1.51 (>= 1.51.1)" "$tmp/dpkg-old.out" &&
+    grep -q "Version of libgrpc++1.51 on system is 1.50.0-1" "$tmp/dpkg-old.out" ||
+    { echo "dpkg did not name the old libgrpc++1.51 and its version"; return 1; }
+  in_root 60 dpkg --purge aia libgrpc++1.51 >/dev/null || { echo "purge failed"; return 1; }
+}
+
 apt_install() {
   [[ -d $root/usr ]] || { echo "no root"; return 1; }
   local name start=$SECONDS
@@ -251,6 +276,7 @@ apt_purge() {
 run_case build_package build_package
 run_case make_root make_root
 run_case dpkg_without_dependencies_names_the_library dpkg_without_dependencies
+run_case dpkg_with_an_old_library_names_its_version dpkg_with_an_old_library
 run_case apt_install apt_install
 run_case verify_installed_units verify_installed_units
 run_case worker_starts_in_the_root worker_starts
