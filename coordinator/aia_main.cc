@@ -73,6 +73,9 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "(plaintext HTTP, counts only; port 0 picks one); empty: no metrics");
 ABSL_FLAG(std::string, listen, "", "aia serve: HOST:PORT of the coordinator service");
 ABSL_FLAG(std::string, runs_dir, "", "aia serve: directory of the service's run directories");
+ABSL_FLAG(std::string, health_listen, "",
+          "aia serve: HOST:PORT of a plaintext port serving only grpc.health.v1 (for probes "
+          "that cannot speak TLS); empty: none");
 ABSL_FLAG(bool, insecure, false,
           "aia serve: allow plaintext on a non-loopback --listen (see docs/security.md)");
 ABSL_FLAG(std::string, server, "",
@@ -632,6 +635,7 @@ int ServeMain(const absl::Notification* stop) {
   flags.runs_dir = absl::GetFlag(FLAGS_runs_dir);
   flags.data_root = absl::GetFlag(FLAGS_data_root);
   flags.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  flags.health_listen = absl::GetFlag(FLAGS_health_listen);
   const std::string list = absl::GetFlag(FLAGS_workers);
   const std::string file = absl::GetFlag(FLAGS_workers_file);
   if (!list.empty() && !file.empty()) return Usage("give --workers or --workers_file, not both");

@@ -2,12 +2,14 @@
 // (aia.v1.Worker), the coordinator service (aia.v1.Coordinator), an unknown
 // service, an unreachable port, a worker that wants a token, bad usage.
 // Exit status: 0 SERVING, 1 anything else (the message says which), 2 usage.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -95,6 +97,52 @@ TEST(HealthCommand, TokenRequired) {
   ProcessResult with = Health({address, "--service=aia.v1.Worker", "--token_file=" + token});
   EXPECT_EQ(with.exit_code, 0) << with.err;
   EXPECT_EQ(with.out, "SERVING\n");
+}
+
+// --health_listen: a plaintext port with only grpc.health.v1, for probes that cannot
+// speak the worker's TLS (Kubernetes' native gRPC probes). While the worker drains
+// (a session's step still running), aia.v1.Worker is NOT_SERVING and "" SERVING.
+TEST(HealthCommand, HealthPortFollowsTheDrain) {
+  const std::string health = absl::StrCat("127.0.0.1:", UnusedPort());
+  BackgroundProcess worker({Runfile("worker/aia_worker"), "--listen=127.0.0.1:0",
+                            "--health_listen=" + health, "--data_root=/",
+                            "--shutdown_grace_s=20"});
+  ASSERT_TRUE(worker.WaitForOutput("aia_worker listening on ", absl::Seconds(10)))
+      << worker.output();
+  EXPECT_THAT(worker.output(), HasSubstr("aia_worker: health on 127.0.0.1:"));
+  const std::string said = After(worker.output(), "aia_worker listening on ");
+  const std::string address = said.substr(0, said.find_first_of(" \n"));
+  for (const std::string& service : {std::string(), std::string("aia.v1.Worker")}) {
+    ProcessResult serving = Health({health, "--service=" + service});
+    EXPECT_EQ(serving.exit_code, 0) << service << ": " << serving.err;
+    EXPECT_EQ(serving.out, "SERVING\n");
+  }
+  // Anything but the health service is refused on that port.
+  ProcessResult other = Health({health, "--service=aia.v1.Nothing"});
+  EXPECT_EQ(other.exit_code, 1);
+
+  // A session whose steps take 3 s, then SIGTERM: the drain waits for the step.
+  const std::string dir = NewTempDir("health_drain");
+  WriteFileOrDie(dir + "/slow.textproto", R"pb(
+    name: "slow"
+    algorithm { name: "echo" echo { dimension: 2 delay_s: 3 } }
+    problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
+    stop { time_s: 30 }
+  )pb");
+  BackgroundProcess run({Runfile("coordinator/aia"), "run", dir + "/slow.textproto",
+                         "--workers=" + address, "--out=" + dir + "/out"});
+  ASSERT_TRUE(run.WaitForOutput("ready", absl::Seconds(15))) << run.output();
+  kill(worker.pid(), SIGTERM);
+  ProcessResult draining;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    draining = Health({health, "--service=aia.v1.Worker"});
+  } while (draining.exit_code == 0 && absl::Now() < deadline);
+  EXPECT_EQ(draining.exit_code, 1) << draining.out << draining.err;
+  EXPECT_THAT(draining.err, HasSubstr("NOT_SERVING"));
+  ProcessResult alive = Health({health});
+  EXPECT_EQ(alive.exit_code, 0) << alive.err;  // liveness holds while it drains
+  kill(run.pid(), SIGTERM);
 }
 
 TEST(HealthCommand, BadUsageIsStatusTwo) {

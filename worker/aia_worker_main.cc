@@ -48,6 +48,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "base/health_server.h"
 #include "metrics/metrics.h"
 #include "metrics/worker_metrics.h"
 #include "security/credentials.h"
@@ -96,6 +97,10 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(bool, insecure, false,
           "allow plaintext without authentication on a non-loopback --listen or --join "
           "address");
+ABSL_FLAG(std::string, health_listen, "",
+          "HOST:PORT of a plaintext port serving only grpc.health.v1 (\"\" SERVING while the "
+          "process lives, aia.v1.Worker NOT_SERVING once it drains), for probes that cannot "
+          "speak TLS; empty: none");
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT to serve Prometheus metrics on at /metrics (plaintext HTTP, counts "
           "only; port 0 picks one); empty: no metrics");
@@ -343,6 +348,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "aia_worker: joining %s (%d session%s)\n", join.c_str(), sessions,
                  sessions == 1 ? "" : "s");
   }
+  std::unique_ptr<aia::HealthServer> health;
+  if (const std::string health_listen = absl::GetFlag(FLAGS_health_listen);
+      !health_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<aia::HealthServer>> started =
+        aia::HealthServer::Start(health_listen, "aia.v1.Worker");
+    if (!started.ok()) {
+      std::fprintf(stderr, "aia_worker: --health_listen: %s\n",
+                   std::string(started.status().message()).c_str());
+      return started.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    health = std::move(started).value();
+    std::fprintf(stderr, "aia_worker: health on %s:%d (plaintext, grpc.health.v1 only)\n",
+                 health_listen.substr(0, health_listen.rfind(':')).c_str(), health->port());
+  }
   if (server != nullptr) {
     const std::string host = options.listen.substr(0, options.listen.rfind(':'));
     std::printf("aia_worker listening on %s:%d\n", host.c_str(), server->port());
@@ -357,6 +376,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &signal_number);
   std::fprintf(stderr, "aia_worker: %s, shutting down\n", strsignal(signal_number));
   sd_notify(0, "STOPPING=1");  // systemd: the drain has begun
+  if (health != nullptr) health->SetServing(false);  // readiness fails, liveness holds
   // Shutdown waits for running worker steps, which may take long: give it the grace
   // period and a second more, then exit regardless. The server and the joiner
   // drain at the same time.

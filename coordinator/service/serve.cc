@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "base/health_server.h"
 #include "coordinator/service/coordinator_service.h"
 #include "metrics/metrics.h"
 #include "metrics/run_metrics.h"
@@ -99,6 +100,20 @@ int ServeCommand(const ServeFlags& flags, const absl::Notification* stop) {
     std::fprintf(stderr, "aia serve: metrics on http://%s:%d/metrics\n", metrics_host.c_str(),
                  metrics->port());
   }
+  std::unique_ptr<HealthServer> health;
+  if (!flags.health_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<HealthServer>> started =
+        HealthServer::Start(flags.health_listen, "aia.v1.Coordinator");
+    if (!started.ok()) {
+      (*service)->Shutdown();
+      return Fail(started.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1,
+                  absl::StrCat("--health_listen: ", started.status().message()));
+    }
+    health = std::move(started).value();
+    std::fprintf(stderr, "aia serve: health on %s:%d (plaintext, grpc.health.v1 only)\n",
+                 flags.health_listen.substr(0, flags.health_listen.rfind(':')).c_str(),
+                 health->port());
+  }
   std::fflush(stderr);
   // systemd Type=notify (deploy/systemd/aia-coordinator.service): ready once the
   // service listens. Without NOTIFY_SOCKET sd_notify does nothing.
@@ -106,6 +121,7 @@ int ServeCommand(const ServeFlags& flags, const absl::Notification* stop) {
   stop->WaitForNotification();
   std::fprintf(stderr, "aia serve: stopping (running runs are cancelled)\n");
   sd_notify(0, "STOPPING=1");
+  if (health != nullptr) health->SetServing(false);
   (*service)->Shutdown();
   return 0;
 }

@@ -18,6 +18,7 @@ struct ServeFlags {
   std::string runs_dir;
   std::string data_root;
   std::string metrics_listen;
+  std::string health_listen;  // a plaintext grpc.health.v1-only port (probes)
   std::vector<std::string> workers;  // dialled: HOST:PORT, dns:///NAME:PORT
   // The service's certificate (also its client certificate towards dialled
   // workers with mutual TLS), the CA that checks clients and workers, the token.

@@ -141,8 +141,8 @@ run_case broken_health_probe case_broken health-probe \
   "StatefulSet/aia-worker: container worker: readinessProbe checks service aia.v1.Coordinator, not aia.v1.Worker" \
   "kind: StatefulSet" \
   "- op: replace
-  path: /spec/template/spec/containers/0/readinessProbe/exec/command/3
-  value: --service=aia.v1.Coordinator"
+  path: /spec/template/spec/containers/0/readinessProbe/grpc/service
+  value: aia.v1.Coordinator"
 run_case broken_root case_broken root \
   "Deployment/aia-coordinator: pod securityContext.runAsNonRoot is not true" "kind: Deployment" \
   "- op: remove

@@ -150,8 +150,21 @@ for (const w of workloads.filter((o) => o.kind !== "Job")) {
           problem(w, `container ${c.name}: ${kind} checks service ${service}, not ${expected}`);
         }
       }
-      if (handlers[0] === "grpc" && !["aia.v1.Worker", "aia.v1.Coordinator", ""].includes(probe.grpc.service ?? "")) {
-        problem(w, `container ${c.name}: ${kind} asks for gRPC health service ${probe.grpc.service}`);
+      // A native gRPC probe is on the --health_listen port (plaintext,
+      // grpc.health.v1 only); readiness asks for its role's service, liveness for
+      // "" (which stays SERVING through a drain).
+      if (handlers[0] === "grpc") {
+        const role = podOf(w).metadata?.labels?.["app.kubernetes.io/component"];
+        const expected = kind === "livenessProbe"
+          ? ""
+          : { worker: "aia.v1.Worker", coordinator: "aia.v1.Coordinator" }[role];
+        const service = probe.grpc.service ?? "";
+        if (expected !== undefined && service !== expected) {
+          problem(w, `container ${c.name}: ${kind} checks service ${service || '""'}, not ${expected || '""'}`);
+        }
+        if (probe.grpc.port !== hostPort(flag(c, "health_listen"))?.port) {
+          problem(w, `container ${c.name}: ${kind} checks port ${probe.grpc.port}, not the --health_listen port`);
+        }
       }
     }
   }
