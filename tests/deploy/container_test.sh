@@ -78,7 +78,8 @@ case_image() {
   user=$(podman image inspect --format '{{.Config.User}}' "$tag")
   [[ $user == aia ]] || { echo "the image runs as '$user', not aia"; return 1; }
   health=$(podman image inspect --format '{{.Config.Healthcheck.Test}}' "$tag")
-  [[ $health == *"aia health 127.0.0.1:7070"* ]] || { echo "no health check: '$health'"; return 1; }
+  [[ $health == *"aia health 127.0.0.1:7071 --service=aia.v1.Worker"* ]] ||
+    { echo "no health check: '$health'"; return 1; }
   size=$(podman image inspect --format '{{.Size}}' "$tag")
   echo "image $tag: user $user, health check [$health], $((size / 1000000)) MB"
 }
@@ -118,8 +119,10 @@ case_run_against_worker_containers() {
   if "$aia" health 2>&1 | grep -q "unknown command"; then
     echo "(aia health not there yet: health check not run)"
   else
-    start_container aia-ct-$$-h --listen=127.0.0.1:7070 --data_root=/var/lib/aia ||
-      { echo "SKIP: port 7070 is taken on this machine"; return 77; }
+    # The health check's port is fixed (7071, the image's); the worker's is free.
+    start_container aia-ct-$$-h --listen=127.0.0.1:"$(free_port)" \
+      --health_listen=127.0.0.1:7071 --data_root=/var/lib/aia ||
+      { echo "SKIP: port 7071 is taken on this machine"; return 77; }
     await "podman healthcheck run aia-ct-$$-h >/dev/null 2>&1" 20 ||
       { "${podman[@]}" logs aia-ct-$$-h; echo "the health check never passed"; return 1; }
     echo "podman healthcheck run: healthy"
@@ -138,6 +141,7 @@ case_containers_join_the_service() {
     start_container aia-ct-$$-j$i --join=127.0.0.1:$port --join_name=container$i \
       --data_root=/var/lib/aia || return 1
   done
+  # A joined worker opens no worker port; its health port still answers.
   await "grep -q 'joined:container2 joined the pool' '$work/serve.log' && grep -q 'joined:container1 joined the pool' '$work/serve.log'" 30 ||
     { cat "$work/serve.log"; echo "the containers did not join"; return 1; }
   local said
