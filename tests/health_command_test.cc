@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -121,17 +124,27 @@ TEST(HealthCommand, HealthPortFollowsTheDrain) {
   ProcessResult other = Health({health, "--service=aia.v1.Nothing"});
   EXPECT_EQ(other.exit_code, 1);
 
-  // A session whose steps take 3 s, then SIGTERM: the drain waits for the step.
+  // A session whose steps take 2 s, then SIGTERM once its first answer is in (so a
+  // step is under way): the drain waits for that step.
   const std::string dir = NewTempDir("health_drain");
   WriteFileOrDie(dir + "/slow.textproto", R"pb(
     name: "slow"
-    algorithm { name: "echo" echo { dimension: 2 delay_s: 3 } }
+    algorithm { name: "echo" echo { dimension: 2 delay_s: 2 } }
     problem { name: "least_squares" synthetic { rows: 4 columns: 2 } }
     stop { time_s: 30 }
+    save { iteration: 1 }
   )pb");
   BackgroundProcess run({Runfile("coordinator/aia"), "run", dir + "/slow.textproto",
                          "--workers=" + address, "--out=" + dir + "/out"});
-  ASSERT_TRUE(run.WaitForOutput("ready", absl::Seconds(15))) << run.output();
+  // history.csv: the header, record 0, then record 1 for the first answer.
+  const std::string history = dir + "/out/history.csv";
+  const absl::Time answered_by = absl::Now() + absl::Seconds(20);
+  auto lines = [&] {
+    std::ifstream in(history);
+    return std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n');
+  };
+  while (lines() < 3 && absl::Now() < answered_by) absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_GE(lines(), 3) << run.output();
   kill(worker.pid(), SIGTERM);
   ProcessResult draining;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);

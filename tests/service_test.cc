@@ -192,6 +192,14 @@ class Service {
     address_ = said.substr(0, said.find(' '));
     ASSERT_THAT(address_, StartsWith("127.0.0.1:")) << process_->output();
     const std::string metrics = "aia serve: metrics on http://127.0.0.1:";
+    // The metrics line follows the listening line.
+    const bool with_metrics =
+        std::any_of(flags_.begin(), flags_.end(), [](const std::string& flag) {
+          return flag.rfind("--metrics_listen=", 0) == 0;
+        });
+    if (with_metrics) {
+      ASSERT_TRUE(process_->WaitForOutput(metrics, absl::Seconds(15))) << process_->output();
+    }
     metrics_port_ = AnnouncedMetricsPort(process_->output(), metrics);
     if (process_->output().find(metrics) != std::string::npos) {
       ASSERT_GT(metrics_port_, 0) << process_->output();
