@@ -26,16 +26,7 @@ class JoinListener::Impl final : public v1::Coordinator::CallbackService {
                                                              : grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(this);
-    const int max_bytes =
-        static_cast<int>(std::min<int64_t>(options_.max_message_bytes, INT32_MAX));
-    builder.SetMaxReceiveMessageSize(max_bytes);
-    builder.SetMaxSendMessageSize(max_bytes);
-    // As `aia serve`: joined workers ping every 10 s while they wait, and so do we.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    ConfigureJoinServer(builder, options_.max_message_bytes);
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen,

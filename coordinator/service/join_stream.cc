@@ -40,6 +40,17 @@ class JoinedLink final : public Link {
   EventQueue* const events_;
 };
 
+void ConfigureJoinServer(grpc::ServerBuilder& builder, int64_t max_message_bytes) {
+  const int max_bytes = static_cast<int>(std::min<int64_t>(max_message_bytes, INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+}
+
 JoinStream* JoinStream::Create(grpc::CallbackServerContext* context, JoinPool* pool) {
   auto stream = std::make_shared<JoinStream>(context, pool);
   stream->self_ = stream;

@@ -32,6 +32,13 @@ namespace aia {
 
 class JoinStream;
 
+// The settings of a server that takes Join streams (aia serve, aia run's ssh
+// workers): messages up to `max_message_bytes` both ways, and the HTTP/2
+// keepalive of proto/coordinator.proto (joined workers ping every 10 s while they
+// wait, one ping per 5 s allowed; the server pings them every 20 s too), so that
+// each side finds a connection that is gone.
+void ConfigureJoinServer(grpc::ServerBuilder& builder, int64_t max_message_bytes);
+
 // Where joined workers wait (the service's WorkerDirectory).
 class JoinPool {
  public:
