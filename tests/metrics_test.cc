@@ -62,7 +62,10 @@ class MetricsEndToEnd : public ::testing::Test {
     worker_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
         Runfile("worker/aia_worker"), "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
         "--data_root=" + NewTempDir("data")});
-    ASSERT_TRUE(worker_->WaitForOutput("listening on", absl::Seconds(10))) << worker_->output();
+    // Two lines on two streams (stdout and stderr), in either order.
+    ASSERT_TRUE(worker_->WaitForOutput("listening on", absl::Seconds(10)) &&
+                worker_->WaitForOutput("/metrics", absl::Seconds(10)))
+        << worker_->output();
     const std::string output = worker_->output();
     address_ = After(output, "aia_worker listening on ");
     metrics_port_ = AnnouncedMetricsPort(output);
