@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "sdk/plugin.h"
 
 namespace aia {
 
@@ -28,15 +29,7 @@ absl::StatusOr<std::vector<std::string>> Algorithm::UpdateTask(absl::string_view
 absl::StatusOr<std::unique_ptr<Algorithm>> NewAlgorithm(const AlgorithmContext& context) {
   const v1::AlgorithmSpec& spec = context.spec;
   ASSIGN_OR_RETURN(AlgorithmFactory factory, AlgorithmRegistry().Find(spec.name()));
-  // The parameter message's field is named after its plugin.
-  if (spec.params_case() != v1::AlgorithmSpec::PARAMS_NOT_SET) {
-    const auto* field = spec.GetDescriptor()->FindFieldByNumber(spec.params_case());
-    if (field->name() != spec.name()) {
-      return absl::InvalidArgumentError(absl::StrCat("algorithm.name is '", spec.name(),
-                                                     "' but its parameters are algorithm.",
-                                                     field->name()));
-    }
-  }
+  RETURN_IF_ERROR(CheckParamsField(spec, PluginKind::kAlgorithm));
   return factory(context);
 }
 

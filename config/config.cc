@@ -20,10 +20,12 @@
 #include "absl/strings/str_split.h"
 #include "algorithms/algorithm.h"
 #include "base/status_macros.h"
+#include "google/protobuf/any.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "problems/problem.h"
+#include "sdk/plugin.h"
 
 namespace aia {
 namespace {
@@ -239,6 +241,96 @@ absl::StatusOr<std::vector<const FieldDescriptor*>> ResolvePath(const Descriptor
   return fields;
 }
 
+bool IsAny(const FieldDescriptor& field) {
+  return field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+         field.message_type()->full_name() == google::protobuf::Any::descriptor()->full_name();
+}
+
+// Where `path` enters a google.protobuf.Any (a plugin's params): the length of
+// its part up to and including the Any field, or npos when it enters none.
+size_t AnyPrefixLength(const Descriptor& root, absl::string_view path) {
+  const Descriptor* descriptor = &root;
+  size_t start = 0;
+  while (descriptor != nullptr) {
+    const size_t dot = path.find('.', start);
+    if (dot == absl::string_view::npos) return absl::string_view::npos;
+    const FieldDescriptor* field =
+        descriptor->FindFieldByName(std::string(path.substr(start, dot - start)));
+    if (field == nullptr || field->is_repeated() ||
+        field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      return absl::string_view::npos;
+    }
+    if (IsAny(*field)) return dot;
+    descriptor = field->message_type();
+    start = dot + 1;
+  }
+  return absl::string_view::npos;
+}
+
+// The message type the Any `field` of `parent` holds: the one its type_url
+// names, or else the one the plugin `parent.name` registered.
+absl::StatusOr<const Descriptor*> PackedType(const Message& parent, const FieldDescriptor& field,
+                                             absl::string_view path) {
+  const Reflection& r = *parent.GetReflection();
+  const auto& any = static_cast<const google::protobuf::Any&>(r.GetMessage(parent, &field));
+  if (!any.type_url().empty()) {
+    const std::string type = any.type_url().substr(any.type_url().rfind('/') + 1);
+    const Descriptor* found =
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+    if (found == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " holds [", any.type_url(), "], a type no loaded plugin defines"));
+    }
+    return found;
+  }
+  const FieldDescriptor* name = parent.GetDescriptor()->FindFieldByName("name");
+  const bool algorithm = parent.GetDescriptor() == v1::AlgorithmSpec::descriptor();
+  if (name == nullptr || (!algorithm && parent.GetDescriptor() != v1::ProblemSpec::descriptor())) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is empty: its type is unknown"));
+  }
+  const std::string plugin = r.GetString(parent, name);
+  const PluginEntry* entry =
+      Plugins().Find(algorithm ? PluginKind::kAlgorithm : PluginKind::kProblem, plugin);
+  if (entry == nullptr || entry->params == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, " is for the parameters of loaded plugins, and '", plugin,
+        "' is not one that declared a parameter message"));
+  }
+  return entry->params;
+}
+
+absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment);
+
+// ApplyOverride for a path that enters an Any at `prefix` characters: the rest
+// is set in the packed message, which is packed back only once that succeeded.
+absl::Status ApplyOverrideThroughAny(Message& message, absl::string_view path, size_t prefix,
+                                     absl::string_view text) {
+  ASSIGN_OR_RETURN(std::vector<const FieldDescriptor*> fields,
+                   ResolvePath(*message.GetDescriptor(), absl::StrCat(path.substr(0, prefix), ".type_url")));
+  fields.pop_back();  // type_url: there only to make the prefix a valid path
+  const Message* parent = &message;
+  for (size_t i = 0; i + 1 < fields.size(); ++i) {
+    parent = &parent->GetReflection()->GetMessage(*parent, fields[i]);
+  }
+  ASSIGN_OR_RETURN(const Descriptor* type,
+                   PackedType(*parent, *fields.back(), path.substr(0, prefix)));
+  std::unique_ptr<Message> packed(
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type)->New());
+  const auto& any = static_cast<const google::protobuf::Any&>(
+      parent->GetReflection()->GetMessage(*parent, fields.back()));
+  if (!any.value().empty() && !packed->ParseFromString(any.value())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.substr(0, prefix), " does not parse as ", type->full_name()));
+  }
+  RETURN_IF_ERROR(ApplyOverrideImpl(*packed, absl::StrCat(path.substr(prefix + 1), "=", text)));
+  Message* target = &message;
+  for (const FieldDescriptor* field : fields) {
+    target = target->GetReflection()->MutableMessage(target, field);
+  }
+  static_cast<google::protobuf::Any*>(target)->PackFrom(*packed);
+  return absl::OkStatus();
+}
+
 absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
   const size_t equals = assignment.find('=');
   if (equals == absl::string_view::npos) {
@@ -247,6 +339,10 @@ absl::Status ApplyOverrideImpl(Message& message, absl::string_view assignment) {
   }
   const absl::string_view path = absl::StripAsciiWhitespace(assignment.substr(0, equals));
   const absl::string_view text = assignment.substr(equals + 1);
+  if (const size_t prefix = AnyPrefixLength(*message.GetDescriptor(), path);
+      prefix != absl::string_view::npos) {
+    return ApplyOverrideThroughAny(message, path, prefix, text);
+  }
   ASSIGN_OR_RETURN(std::vector<const FieldDescriptor*> fields,
                    ResolvePath(*message.GetDescriptor(), path));
   ASSIGN_OR_RETURN(Value value, ParseValue(*fields.back(), text));

@@ -209,7 +209,7 @@ TEST(ApplyOverride, SelectsOneofMember) {
   v1::RunConfig config;
   config.mutable_algorithm()->mutable_echo()->set_dimension(3);
   ASSERT_TRUE(ApplyOverride(config, "algorithm.sgd.stepsize=0.1").ok());
-  EXPECT_EQ(config.algorithm().params_case(), v1::AlgorithmSpec::kSgd);
+  EXPECT_EQ(config.algorithm().typed_params_case(), v1::AlgorithmSpec::kSgd);
   EXPECT_TRUE(config.algorithm().sgd().has_stepsize());
   EXPECT_DOUBLE_EQ(config.algorithm().sgd().stepsize(), 0.1);
 
@@ -325,7 +325,7 @@ TEST(ApplyOverride, FailedOverrideLeavesConfigUnchanged) {
   config.mutable_algorithm()->mutable_echo()->set_dimension(3);
   absl::Status status = ApplyOverride(config, "algorithm.sgd.stepsize=fast");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(config.algorithm().params_case(), v1::AlgorithmSpec::kEcho);
+  EXPECT_EQ(config.algorithm().typed_params_case(), v1::AlgorithmSpec::kEcho);
   EXPECT_EQ(config.algorithm().echo().dimension(), 3);
 }
 

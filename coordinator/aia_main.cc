@@ -37,11 +37,13 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/repeated_flag.h"
 #include "base/status_macros.h"
 #include "config/config.h"
 #include "coordinator/engine.h"
 #include "coordinator/health_check.h"
 #include "coordinator/local_workers.h"
+#include "plugins/loader.h"
 #include "coordinator/progress.h"
 #include "coordinator/service/client.h"
 #include "coordinator/service/join_listener.h"
@@ -133,6 +135,8 @@ constexpr char kUsageText[] =
     "  (the last five talk to --server=HOST:PORT, default $AIA_SERVER, with --tls_ca,\n"
     "   --tls_cert, --tls_key, --token_file, --tls_server_name as for workers)\n"
     "  aia health HOST:PORT [--service=NAME] [--health_timeout_s=S] [TLS and token flags]\n"
+    "  run, validate and serve load the plugins of every --plugin_dir=DIR (repeatable) and\n"
+    "  of /usr/lib/aia/plugins (docs/plugins.md); --local_workers get the same flags.\n"
     "Exit status: 0 completed, 1 run failed, 2 bad config or usage.";
 
 sigset_t StopSignals() {
@@ -192,31 +196,26 @@ int Usage(const std::string& message) {
 
 // A bad config, flag value or input file: the message alone (it names the field,
 // file or line at fault).
+// The --plugin_dir flags, in order.
+std::vector<std::string>& PluginDirs() {
+  static auto* dirs = new std::vector<std::string>();
+  return *dirs;
+}
+
 int BadInput(absl::string_view message) {
   std::fprintf(stderr, "aia: %s\n", std::string(message).c_str());
   return kUsage;
 }
 
-// Pulls "--set X" and "--set=X" out of argv (absl flags cannot repeat).
-std::vector<std::string> ExtractSets(int& argc, char** argv, std::string* error) {
-  std::vector<std::string> sets;
-  int out = 1;
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--set" || arg == "-set") {
-      if (i + 1 >= argc) {
-        *error = "--set needs FIELD.PATH=VALUE";
-        return sets;
-      }
-      sets.push_back(argv[++i]);
-    } else if (absl::StartsWith(arg, "--set=")) {
-      sets.push_back(std::string(arg.substr(6)));
-    } else {
-      argv[out++] = argv[i];
-    }
+// Loads the plugins of --plugin_dir and kDefaultPluginDir (before any thread
+// starts: the loader forks). A bad library is bad input.
+bool LoadPluginsOrSay(const std::vector<std::string>& dirs) {
+  absl::StatusOr<std::vector<LoadedPlugin>> loaded = LoadPlugins(dirs);
+  if (!loaded.ok()) {
+    BadInput(loaded.status().message());
+    return false;
   }
-  argc = out;
-  return sets;
+  return true;
 }
 
 absl::StatusOr<std::vector<std::string>> ReadWorkersFile(const std::string& path) {
@@ -564,6 +563,7 @@ int RunCommand(const std::string& path, const std::vector<std::string>& sets) {
     worker_options.data_root = options.data_root;
     worker_options.max_message_bytes = ResolveLimits(config->limits()).max_message_bytes;
     worker_options.binary = absl::GetFlag(FLAGS_worker_binary);
+    worker_options.plugin_dirs = PluginDirs();
     if (worker_options.binary.empty()) {
       absl::StatusOr<std::string> binary = FindWorkerBinary();
       if (!binary.ok()) return BadInput(binary.status().message());
@@ -706,11 +706,20 @@ int main(int argc, char** argv) {
   const sigset_t stop_signals = aia::StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::string error;
-  std::vector<std::string> sets = aia::ExtractSets(argc, argv, &error);
+  std::vector<std::string> sets =
+      aia::ExtractRepeatedFlag(argc, argv, "set", "FIELD.PATH=VALUE", &error);
+  if (error.empty()) {
+    aia::PluginDirs() = aia::ExtractRepeatedFlag(argc, argv, "plugin_dir", "a directory", &error);
+  }
   if (!error.empty()) return aia::Usage(error);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) return aia::Usage("missing command");
   const std::string command = args[1];
+  const bool plugins = command == "serve" || command == "run" || command == "validate";
+  if (!aia::PluginDirs().empty() && !plugins) {
+    return aia::Usage("--plugin_dir is for run, validate and serve");
+  }
+  if (plugins && !aia::LoadPluginsOrSay(aia::PluginDirs())) return aia::kUsage;
   if (command == "serve") {
     if (args.size() != 2) return aia::Usage("serve takes no operand");
     return aia::ServeMain(aia::WatchStopSignals());

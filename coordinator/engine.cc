@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "coordinator/history/history.h"
 #include "coordinator/run.h"
+#include "plugins/exceptions.h"
 
 namespace aia {
 
@@ -29,7 +30,11 @@ absl::StatusOr<RunResult> RunCoordinator(const RunOptions& options) {
         "run goes on; with a fixed worker list every worker is set up before the run starts"));
   }
   AlgorithmContext context{options.config.algorithm(), options.config.seed(), -1, slots};
-  ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, NewAlgorithm(context));
+  std::unique_ptr<Algorithm> algorithm;
+  RETURN_IF_ERROR(CatchPluginExceptions([&]() -> absl::Status {
+    ASSIGN_OR_RETURN(algorithm, NewAlgorithm(context));
+    return absl::OkStatus();
+  }));
   ASSIGN_OR_RETURN(
       std::unique_ptr<RunDirectory> history,
       RunDirectory::Create(options.out_dir, options.config, algorithm->saved_value_names()));

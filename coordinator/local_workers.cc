@@ -178,12 +178,13 @@ absl::StatusOr<std::unique_ptr<LocalWorkers>> LocalWorkers::Start(const Options&
     // Everything the child needs is made before fork: between fork and exec the child
     // may call only async-signal-safe functions (another thread of ours may have held
     // the allocator's lock at the fork).
-    const std::vector<std::string> args = {options.binary,
+    std::vector<std::string> args = {options.binary,
                                            "--listen=127.0.0.1:0",
                                            "--data_root=" + options.data_root,
                                            absl::StrCat("--max_message_bytes=",
                                                         options.max_message_bytes),
                                            "--shutdown_grace_s=1"};
+    for (const std::string& dir : options.plugin_dirs) args.push_back("--plugin_dir=" + dir);
     std::vector<char*> argv;
     for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);

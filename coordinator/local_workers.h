@@ -37,6 +37,9 @@ class LocalWorkers {
     int64_t max_message_bytes = int64_t{256} << 20;
     // Where each worker's stderr goes: LOG_DIR/worker-I.log; empty to inherit ours.
     std::string log_dir;
+    // Each worker's --plugin_dir flags (the coordinator's own, so both sides load
+    // the same plugins).
+    std::vector<std::string> plugin_dirs;
     absl::Duration start_timeout = absl::Seconds(30);
   };
 

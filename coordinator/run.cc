@@ -10,14 +10,20 @@
 #include "base/status_macros.h"
 #include "base/utf8.h"
 #include "base/version.h"
+#include "plugins/exceptions.h"
+#include "plugins/identity.h"
 
 namespace aia {
 
 RunResult Run::Execute() {
   if (options_.observer != nullptr) options_.observer->RunStarted(count());
-  absl::Status status = Prepare();
+  // The plugin's central steps run inside: an exception one throws fails the run
+  // with its message, and the history so far is kept.
+  absl::Status status = CatchPluginExceptions([this] { return Prepare(); });
   if (status.ok()) {
-    status = task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
+    status = CatchPluginExceptions([this] {
+      return task_pool_ ? TaskPoolLoop() : synchronous_ ? SynchronousLoop() : AsynchronousLoop();
+    });
   }
   // The run's time ends here, not after the workers have closed their streams.
   end_s_ = Elapsed();
@@ -131,6 +137,9 @@ std::shared_ptr<const v1::ToWorker> Run::SetupMessage(int w) const {
   setup->set_liveness_timeout_s(limits_.keepalive_s);
   setup->set_max_message_bytes(limits_.max_message_bytes);
   setup->set_coordinator_version(kVersion);
+  for (v1::PluginIdentity& identity : PluginIdentities(config_.algorithm(), config_.problem())) {
+    *setup->add_plugins() = std::move(identity);
+  }
   return message;
 }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "sdk/plugin.h"
 #include "google/protobuf/unknown_field_set.h"
 
 namespace aia {
@@ -15,12 +16,7 @@ Registry<ProblemFactory>& ProblemRegistry() {
 }
 
 absl::Status CheckProblemSpec(const v1::ProblemSpec& spec) {
-  if (spec.params_case() != v1::ProblemSpec::PARAMS_NOT_SET &&
-      spec.GetDescriptor()->FindFieldByNumber(spec.params_case())->name() != spec.name()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "problem '", spec.name(), "' takes problem.", spec.name(), " parameters, not field ",
-        static_cast<int>(spec.params_case()), " of problem"));
-  }
+  RETURN_IF_ERROR(CheckParamsField(spec, PluginKind::kProblem));
   const google::protobuf::UnknownFieldSet& unknown = spec.GetReflection()->GetUnknownFields(spec);
   if (!unknown.empty()) {
     std::vector<int> numbers;

@@ -1,6 +1,7 @@
 """cc_grpc_proto: C++ (and optionally gRPC) code from .proto files with Debian's protoc."""
 
-def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, visibility = None):
+def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, in_sdk = False,
+                  visibility = None):
     """Generates C++ sources for `srcs` and wraps them in a cc_library `name`.
 
     Args:
@@ -9,6 +10,9 @@ def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, visibili
       deps: cc_grpc_proto targets whose messages these files import.
       proto_deps: the .proto files of those targets (protoc must read them).
       grpc: also run grpc_cpp_plugin (services).
+      in_sdk: the generated code is compiled into the SDK's shared library
+        (//sdk:libaia-plugin.so, which lists the files) and `name` is an alias of
+        //sdk, so that a process holds one copy of these messages.
       visibility: of the library.
     """
     outs = []
@@ -17,7 +21,7 @@ def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, visibili
         outs += [base + ".pb.h", base + ".pb.cc"]
         if grpc:
             outs += [base + ".grpc.pb.h", base + ".grpc.pb.cc"]
-    cmd = "/usr/bin/protoc -I. --cpp_out=$(GENDIR)"
+    cmd = "/usr/bin/protoc -I. -I/usr/include --cpp_out=$(GENDIR)"
     if grpc:
         cmd += " --grpc_out=$(GENDIR) --plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin"
     cmd += " " + " ".join(["$(location %s)" % s for s in srcs])
@@ -27,10 +31,14 @@ def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, visibili
         outs = outs,
         cmd = cmd,
     )
+    if in_sdk:
+        native.alias(name = name, actual = Label("//sdk"), visibility = visibility)
+        return
     native.cc_library(
         name = name,
         srcs = [o for o in outs if o.endswith(".cc")],
         hdrs = [o for o in outs if o.endswith(".h")],
-        deps = deps + ["//third_party:grpc" if grpc else "//third_party:protobuf"],
+        # Labels of aia's repository, also when a plugin's workspace loads this file.
+        deps = deps + [Label("//third_party:grpc") if grpc else Label("//third_party:protobuf")],
         visibility = visibility,
     )

@@ -40,6 +40,8 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -49,8 +51,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/health_server.h"
+#include "base/repeated_flag.h"
 #include "metrics/metrics.h"
 #include "metrics/worker_metrics.h"
+#include "plugins/loader.h"
 #include "security/credentials.h"
 #include "security/refusal_log.h"
 #include "worker/joiner.h"
@@ -188,7 +192,20 @@ int main(int argc, char** argv) {
       "Usage: aia_worker --listen=HOST:PORT --data_root=DIR\n"
       "       aia_worker --join=HOST:PORT [--join_sessions=N] [--join_name=NAME] "
       "--data_root=DIR\n"
-      "       (--join without --listen opens no port; with both, the worker does both)");
+      "       (--join without --listen opens no port; with both, the worker does both)\n"
+      "       --plugin_dir=DIR (repeatable): load the plugins there, then those of "
+      "/usr/lib/aia/plugins");
+  // A fatal signal (a crash in a plugin's code, most likely) is said on stderr
+  // with a stack trace before the daemon ends; its coordinators lose the worker.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
+  std::string flag_error;
+  const std::vector<std::string> plugin_dirs =
+      aia::ExtractRepeatedFlag(argc, argv, "plugin_dir", "a directory", &flag_error);
+  if (!flag_error.empty()) {
+    std::fprintf(stderr, "aia_worker: %s\n", flag_error.c_str());
+    return 2;
+  }
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::fprintf(stderr, "aia_worker: unexpected argument '%s'\n", positional[1]);
@@ -200,6 +217,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "aia_worker: --data_root=%s: %s\n", data_root.c_str(),
                  std::strerror(errno));
     return 2;
+  }
+  // Before any thread starts (the loader forks). A bad library is a usage error.
+  if (absl::StatusOr<std::vector<aia::LoadedPlugin>> loaded = aia::LoadPlugins(plugin_dirs);
+      !loaded.ok()) {
+    std::fprintf(stderr, "aia_worker: %s\n", std::string(loaded.status().message()).c_str());
+    return 2;
+  } else {
+    for (const aia::LoadedPlugin& plugin : *loaded) {
+      std::fprintf(stderr, "aia_worker: plugin %s %s from %s (%s)\n", plugin.origin.plugin.c_str(),
+                   plugin.origin.version.c_str(), plugin.origin.library.c_str(),
+                   plugin.origin.digest.c_str());
+    }
   }
   const std::string join = absl::GetFlag(FLAGS_join);
   if (join.empty()) {

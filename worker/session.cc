@@ -13,6 +13,8 @@
 #include "base/interrupt.h"
 #include "base/utf8.h"
 #include "base/version.h"
+#include "plugins/exceptions.h"
+#include "plugins/identity.h"
 
 namespace aia {
 
@@ -54,11 +56,13 @@ std::optional<FromWorker> WorkerSession::Handle(const ToWorker& message) {
   FromWorker reply;
   absl::Status status;
   switch (message.kind_case()) {
+    // Plugin code runs in both (the factories, the worker step): an exception it
+    // throws ends the session with its message, not the daemon.
     case ToWorker::kSetup:
-      status = HandleSetup(message.setup(), reply);
+      status = CatchPluginExceptions([&] { return HandleSetup(message.setup(), reply); });
       break;
     case ToWorker::kQuery:
-      status = HandleQuery(message.query(), reply);
+      status = CatchPluginExceptions([&] { return HandleQuery(message.query(), reply); });
       break;
     case ToWorker::kStop:
       done_ = true;
@@ -87,6 +91,7 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
     return absl::InvalidArgumentError(absl::StrCat("Setup has worker index ", setup.worker_index(),
                                                    " of ", setup.worker_count()));
   }
+  RETURN_IF_ERROR(CheckSamePlugins(setup));
   AlgorithmContext algorithm_context{setup.algorithm(), setup.seed(), setup.worker_index(),
                                      setup.worker_count()};
   ASSIGN_OR_RETURN(algorithm_, NewAlgorithm(algorithm_context));

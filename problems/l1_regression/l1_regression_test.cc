@@ -204,7 +204,7 @@ TEST(L1Regression, RejectsParametersItDoesNotKnow) {
   v1::ProblemSpec other = ParseSpec(
       "name: 'l1_regression' synthetic { rows: 3 columns: 1 } least_squares { intercept: true }");
   ExpectError(Build(other).status(), absl::StatusCode::kInvalidArgument,
-              "takes problem.l1_regression parameters, not field 10");
+              "problem.name is 'l1_regression' but its parameters are problem.least_squares");
 }
 
 TEST(L1Regression, RejectsBadSources) {

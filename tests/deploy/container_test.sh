@@ -19,6 +19,7 @@ source "$here/cases.sh"
 runfiles=${TEST_SRCDIR:-$0.runfiles}/aia
 aia=$(readlink -f "$runfiles/coordinator/aia")
 worker=$(readlink -f "$runfiles/worker/aia_worker")
+sdk=$(readlink -f "$runfiles/sdk/aia-sdk.tar")
 podman=(podman --runtime runc)
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/container.XXXXXX")
 tag=localhost/aia-test:$$
@@ -54,7 +55,7 @@ have_image() { podman image exists "$tag"; }
 
 build_image() {
   mkdir -p "$work/bin"
-  cp "$aia" "$worker" "$work/bin/"
+  cp "$aia" "$worker" "$sdk" "$work/bin/"
   local deb
   deb=$(timeout 300 "$source_root/deploy/build-deb.sh" --bin_dir="$work/bin" "$work" | tail -n 1) ||
     { echo "build-deb.sh failed"; return 1; }

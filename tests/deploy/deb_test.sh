@@ -19,7 +19,7 @@
 #   /var/lib/aia, no /etc/aia.
 #
 # Runs from Bazel (sh_test; the binaries are data) or by hand:
-#   tests/deploy/deb_test.sh BIN_DIR   (BIN_DIR holds aia and aia_worker)
+#   tests/deploy/deb_test.sh BIN_DIR   (BIN_DIR holds aia, aia_worker and aia-sdk.tar)
 # Every command in the root has a timeout.
 set -uo pipefail
 # Bazel's test PATH has no sbin: chroot, and useradd in the root's postinst.
@@ -35,6 +35,7 @@ else
   bin_dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/bin.XXXXXX")
   ln -s "$(readlink -f "$runfiles/coordinator/aia")" "$bin_dir/aia"
   ln -s "$(readlink -f "$runfiles/worker/aia_worker")" "$bin_dir/aia_worker"
+  ln -s "$(readlink -f "$runfiles/sdk/aia-sdk.tar")" "$bin_dir/aia-sdk.tar"
 fi
 # Not under TEST_TMPDIR: the root holds device nodes and is large; always removed.
 tmp=$(mktemp -d /var/tmp/aia-deb-test.XXXXXX)
