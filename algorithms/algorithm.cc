@@ -21,7 +21,7 @@ absl::StatusOr<std::vector<std::string>> Algorithm::InitialTasks(const Problem&)
   return absl::UnimplementedError("this algorithm does not use a task pool");
 }
 
-absl::StatusOr<std::vector<std::string>> Algorithm::UpdateTask(absl::string_view, int,
+absl::StatusOr<std::vector<std::string>> Algorithm::UpdateTask(absl::string_view, const AnswerInfo&,
                                                                const Problem&) {
   return absl::UnimplementedError("this algorithm does not use a task pool");
 }

@@ -4,7 +4,7 @@
 //   step        runs on       input                         output
 //   Initialize  coordinator   the central problem           q0
 //   Answer      each worker   a query, the worker's shard   an answer
-//   Update      coordinator   one answer, its worker        that worker's next query
+//   Update      coordinator   one answer, where it is from  that worker's next query
 //
 // Modes: every algorithm has the asynchronous central step (Update); one that
 // also implements UpdateSynchronous says so with supports_synchronous(). Hooks
@@ -49,6 +49,25 @@ struct WorkerAnswer {
   absl::string_view payload;
 };
 
+// Where an answer to an asynchronous central step comes from. Iterations count
+// central steps: a query made by the step that took the counter to k was made at
+// iteration k (q0 at 0).
+struct AnswerInfo {
+  // A worker's answer with no staleness. Implicit on purpose: tests and
+  // simulations that do not track iterations pass the worker index alone.
+  AnswerInfo(int worker) : worker(worker) {}  // NOLINT(google-explicit-constructor)
+  AnswerInfo(int worker, int64_t query_iteration, int64_t iteration)
+      : worker(worker), query_iteration(query_iteration), iteration(iteration) {}
+
+  // Central steps applied since the answered query was made: 0 for a single
+  // worker answering one query at a time.
+  int64_t staleness() const { return iteration - query_iteration; }
+
+  int worker = 0;               // 0-based
+  int64_t query_iteration = 0;  // the iteration when the answered query was made (0: q0)
+  int64_t iteration = 0;        // the iteration before this central step (steps so far)
+};
+
 // What the coordinator knows of a worker once it is Ready.
 struct WorkerInfo {
   int64_t rows = 0;  // data rows in its shard
@@ -71,9 +90,9 @@ class Algorithm {
 
   // Coordinator: the first query, sent to every worker.
   virtual absl::StatusOr<std::string> Initialize(const Problem& central) = 0;
-  // Coordinator, asynchronous mode: applies `answer` from `worker` (0-based);
+  // Coordinator, asynchronous mode: applies `answer`, which comes `from` a worker;
   // returns the next query for that worker.
-  virtual absl::StatusOr<std::string> Update(absl::string_view answer, int worker,
+  virtual absl::StatusOr<std::string> Update(absl::string_view answer, const AnswerInfo& from,
                                              const Problem& central) = 0;
   // Worker: the answer to `query` on this worker's problem.
   virtual absl::StatusOr<std::string> Answer(absl::string_view query, Problem& local) = 0;
@@ -105,8 +124,11 @@ class Algorithm {
   virtual int block_size() const { return 1; }
   // The first tasks, after Initialize.
   virtual absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem& central);
-  // Applies the answer to one task from `worker`; returns the new tasks.
-  virtual absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer, int worker,
+  // Applies the answer to one task, which comes `from` a worker; returns the new
+  // tasks. The query iteration is the one the task's block was sent at, so the
+  // later tasks of a block are staler by the steps of the tasks before them.
+  virtual absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer,
+                                                              const AnswerInfo& from,
                                                               const Problem& central);
   // The query the history saves (a candidate, an incumbent), encoded as
   // history_query_type() says.

@@ -11,8 +11,8 @@
 //     absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
 //       return Vector(q);
 //     }
-//     absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&)
-//         override { return Vector(a); }
+//     absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo&,
+//                                        const Problem&) override { return Vector(a); }
 //   };
 #ifndef AIA_ALGORITHMS_TYPED_ALGORITHM_H_
 #define AIA_ALGORITHMS_TYPED_ALGORITHM_H_
@@ -85,10 +85,10 @@ class TypedAlgorithm : public Algorithm {
     return Codec<Q>::Encode(q0);
   }
 
-  absl::StatusOr<std::string> Update(absl::string_view answer, int worker,
+  absl::StatusOr<std::string> Update(absl::string_view answer, const AnswerInfo& from,
                                      const Problem& central) final {
     ASSIGN_OR_RETURN(AnswerView a, Codec<A>::Decode(answer));
-    ASSIGN_OR_RETURN(Q q, CentralStep(a, worker, central));
+    ASSIGN_OR_RETURN(Q q, CentralStep(a, from, central));
     return Codec<Q>::Encode(q);
   }
 
@@ -119,8 +119,9 @@ class TypedAlgorithm : public Algorithm {
   virtual absl::StatusOr<Q> Init(const Problem& central) = 0;
   // The worker step.
   virtual absl::StatusOr<A> WorkerStep(const QueryView& q, Problem& local) = 0;
-  // The asynchronous central step: the next query for `worker`.
-  virtual absl::StatusOr<Q> CentralStep(const AnswerView& a, int worker,
+  // The asynchronous central step on answer `a` (from.worker's; from.staleness()
+  // steps old): the next query for that worker.
+  virtual absl::StatusOr<Q> CentralStep(const AnswerView& a, const AnswerInfo& from,
                                         const Problem& central) = 0;
   // The synchronous central step: (worker, answer) of every live worker of the
   // round; the next query for all. Override it and supports_synchronous().

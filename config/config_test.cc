@@ -28,7 +28,8 @@ class FakeAlgorithm : public Algorithm {
   std::string query_type() const override { return std::string(kDenseVectorType); }
   std::string answer_type() const override { return std::string(kDenseVectorType); }
   absl::StatusOr<std::string> Initialize(const Problem&) override { return std::string(); }
-  absl::StatusOr<std::string> Update(absl::string_view, int, const Problem&) override {
+  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+                                     const Problem&) override {
     return std::string();
   }
   absl::StatusOr<std::string> Answer(absl::string_view, Problem&) override { return std::string(); }

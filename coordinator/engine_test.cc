@@ -1,10 +1,13 @@
 // The engine's algorithm hooks (stop now, save now, saved values, the precision
-// measure, the final report) and its checks on the first query, through
-// RunCoordinator in in-process mode with a probe plugin registered here.
+// measure, the final report), its checks on the first query and the staleness it
+// tells central steps, through RunCoordinator in in-process mode with probe
+// plugins registered here.
 #include "coordinator/engine.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -47,7 +50,8 @@ class Probe : public TypedAlgorithm<Vector, Vector> {
   absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
     return Vector(q);
   }
-  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo&,
+                                     const Problem&) override {
     ++steps_;
     return Vector(a);
   }
@@ -139,6 +143,97 @@ TEST(Engine, RejectsBadConfigBeforeCreatingTheRunDirectory) {
   EXPECT_FALSE(std::ifstream(options.out_dir + "/config.textproto").good());
 }
 
+// What a StalenessProbe's central step saw: where the answer comes from, the
+// iteration of the query it answers (as the query itself says) and the steps the
+// probe had taken before it.
+struct SeenAnswer {
+  AnswerInfo from;
+  int64_t answered_query_iteration = 0;
+  int64_t steps_before = 0;
+};
+
+// The central steps of the latest StalenessProbe run (the central loop's thread
+// writes it; the test reads it after RunCoordinator returns).
+std::vector<SeenAnswer>& Seen() {
+  static auto* seen = new std::vector<SeenAnswer>;
+  return *seen;
+}
+
+// Entry 0 of each query is the number of central steps before it was made (the
+// iteration it was made at); workers echo the query, so every answer carries the
+// iteration of the query it answers.
+class StalenessProbe : public TypedAlgorithm<Vector, Vector> {
+ protected:
+  absl::StatusOr<Vector> Init(const Problem& central) override {
+    return Vector::Zero(central.dimension());
+  }
+  absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem&) override {
+    return Vector(q);
+  }
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo& from,
+                                     const Problem&) override {
+    Seen().push_back({from, static_cast<int64_t>(a[0]), steps_});
+    Vector q = Vector::Zero(a.size());
+    q[0] = static_cast<double>(++steps_);
+    return q;
+  }
+
+ private:
+  int64_t steps_ = 0;
+};
+
+AIA_REGISTER(AlgorithmRegistry(), "engine_test_staleness", [](const AlgorithmContext&) {
+  return absl::StatusOr<std::unique_ptr<Algorithm>>(std::make_unique<StalenessProbe>());
+});
+
+TEST(EngineStaleness, CentralStepsAreToldTheIterationOfTheAnsweredQuery) {
+  for (const int workers : {1, 3}) {
+    SCOPED_TRACE(absl::StrCat(workers, " workers"));
+    Seen().clear();
+    RunOptions options =
+        ProbeRun(absl::StrCat("staleness_", workers), 0, v1::RunConfig::ASYNCHRONOUS);
+    options.config.mutable_algorithm()->set_name("engine_test_staleness");
+    options.config.mutable_stop()->set_iteration(60);
+    options.config.mutable_save()->set_iteration(1);
+    options.config.mutable_save()->set_staleness(true);
+    options.workers.resize(workers, "w");
+    absl::StatusOr<RunResult> result = RunCoordinator(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->status, "completed") << result->error;
+
+    const std::vector<SeenAnswer>& seen = Seen();
+    ASSERT_EQ(seen.size(), 60u);
+    int64_t most_stale = 0;
+    for (size_t i = 0; i < seen.size(); ++i) {
+      const AnswerInfo& from = seen[i].from;
+      EXPECT_EQ(from.iteration, static_cast<int64_t>(i)) << "step " << i;
+      EXPECT_EQ(from.iteration, seen[i].steps_before) << "step " << i;
+      EXPECT_EQ(from.query_iteration, seen[i].answered_query_iteration) << "step " << i;
+      EXPECT_GE(from.staleness(), 0) << "step " << i;
+      if (workers == 1) {
+        EXPECT_EQ(from.staleness(), 0) << "step " << i;
+      }
+      most_stale = std::max(most_stale, from.staleness());
+    }
+    // In process every worker answers at once, in turn: after the first round
+    // each answer is workers - 1 steps old.
+    EXPECT_EQ(most_stale, workers - 1);
+
+    // Row r >= 1 of history.csv is step r: its staleness column is that step's.
+    const std::vector<std::string> lines =
+        absl::StrSplit(ReadFile(options.out_dir + "/history.csv"), '\n', absl::SkipEmpty());
+    ASSERT_EQ(lines.size(), 1u + 1u + 60u);
+    EXPECT_EQ(lines[0], "record,iteration,epoch,time_s,precision,worker,staleness");
+    EXPECT_TRUE(absl::EndsWith(lines[1], ",,,")) << lines[1];  // record 0: none
+    for (size_t r = 1; r <= seen.size(); ++r) {
+      const std::vector<std::string> cells = absl::StrSplit(lines[r + 1], ',');
+      ASSERT_EQ(cells.size(), 7u) << lines[r + 1];
+      EXPECT_EQ(cells[5], absl::StrCat(seen[r - 1].from.worker)) << lines[r + 1];
+      EXPECT_EQ(cells[6], absl::StrCat(seen[r - 1].from.staleness())) << lines[r + 1];
+    }
+  }
+}
+
 // A task pool: tasks are the integers 0..19 (as text); a worker answers k with k*k,
 // except that worker 1 fails on its first block, so it is lost and its tasks go
 // back to the queue. The report says how many distinct tasks were answered and
@@ -159,7 +254,8 @@ class SquareTasks : public Algorithm {
     for (int k = 0; k < 20; ++k) tasks.push_back(absl::StrCat(k));
     return tasks;
   }
-  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer, int worker,
+  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer,
+                                                      const AnswerInfo& from,
                                                       const Problem&) override {
     int64_t k = 0, square = 0;
     std::pair<std::string, std::string> parts = absl::StrSplit(answer, '=');
@@ -167,11 +263,13 @@ class SquareTasks : public Algorithm {
       return absl::DataLossError("bad answer");
     }
     answered_[k] = square;
-    by_worker_[worker] += 1;
+    by_worker_[from.worker] += 1;
+    if (from.iteration != steps_++ || from.staleness() < 0) ++bad_iterations_;
     return std::vector<std::string>();
   }
   bool StopNow() override { return answered_.size() == 20; }
-  absl::StatusOr<std::string> Update(absl::string_view, int, const Problem&) override {
+  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+                                     const Problem&) override {
     return absl::UnimplementedError("task pool");
   }
   absl::StatusOr<std::string> Answer(absl::string_view task, Problem&) override {
@@ -187,7 +285,8 @@ class SquareTasks : public Algorithm {
     for (const auto& [k, square] : answered_) sum += square;
     return {{"distinct", static_cast<double>(answered_.size())},
             {"sum", sum},
-            {"by_worker_1", static_cast<double>(by_worker_[1])}};
+            {"by_worker_1", static_cast<double>(by_worker_[1])},
+            {"bad_iterations", static_cast<double>(bad_iterations_)}};
   }
 
  private:
@@ -195,6 +294,9 @@ class SquareTasks : public Algorithm {
   bool first_ = true;
   std::map<int64_t, int64_t> answered_;
   std::map<int, int64_t> by_worker_;
+  int64_t steps_ = 0;
+  // Task answers told another iteration than the steps so far, or a staleness < 0.
+  int64_t bad_iterations_ = 0;
 };
 
 AIA_REGISTER(AlgorithmRegistry(), "engine_test_tasks", [](const AlgorithmContext& context) {
@@ -218,6 +320,7 @@ TEST(EngineTaskPool, LostWorkersTasksGoBackToTheQueue) {
   const std::string summary = ReadFile(options.out_dir + "/summary.json");
   EXPECT_THAT(summary, HasSubstr("\"distinct\": 20"));
   EXPECT_THAT(summary, HasSubstr("\"sum\": 2470"));
+  EXPECT_THAT(summary, HasSubstr("\"bad_iterations\": 0"));
   EXPECT_THAT(ReadFile(options.out_dir + "/workers.csv"), HasSubstr("worker 1 breaks on purpose"));
 }
 

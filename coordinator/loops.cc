@@ -44,7 +44,8 @@ absl::Status Run::AsynchronousLoop() {
     const int w = event.worker;
     const v1::Answer& answer = event.message.answer();
     const StepTimer timer(options_.observer);
-    absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), w, *central_);
+    const AnswerInfo from(w, workers_[w].query_iteration, state_.iteration());
+    absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), from, *central_);
     if (!query.ok()) {
       if (query.status().code() == absl::StatusCode::kDataLoss) {
         RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
@@ -56,7 +57,8 @@ absl::Status Run::AsynchronousLoop() {
                                        " failed: ", query.status().message()));
     }
     const std::vector<WorkerAnswer> answers = {{w, answer.payload()}};
-    ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), {w}, answers));
+    ASSIGN_OR_RETURN(const bool stop,
+                     CentralStepDone(std::move(query).value(), {w}, answers, from.staleness()));
     if (stop) return absl::OkStatus();
     SendLatestQuery(w);
     last_step_.clear();
@@ -110,8 +112,10 @@ absl::Status Run::TaskPoolLoop() {
     in_flight_[w].reset();
     for (int i = 0; i < answers.items_size(); ++i) {
       const StepTimer timer(options_.observer);
+      // Every task of the block answers the query the block went out in.
+      const AnswerInfo from(w, workers_[w].query_iteration, state_.iteration());
       absl::StatusOr<std::vector<std::string>> tasks =
-          algorithm_->UpdateTask(answers.items(i), w, *central_);
+          algorithm_->UpdateTask(answers.items(i), from, *central_);
       if (!tasks.ok()) {
         return absl::Status(tasks.status().code(),
                             absl::StrCat("central step on a task answer of ", Name(w),
@@ -119,7 +123,8 @@ absl::Status Run::TaskPoolLoop() {
       }
       for (std::string& task : *tasks) tasks_.push_back(std::move(task));
       const std::vector<WorkerAnswer> step = {{w, answers.items(i)}};
-      ASSIGN_OR_RETURN(const bool stop, CentralStepDone(algorithm_->HistoryQuery(), {w}, step));
+      ASSIGN_OR_RETURN(const bool stop,
+                       CentralStepDone(algorithm_->HistoryQuery(), {w}, step, from.staleness()));
       if (stop) return absl::OkStatus();
     }
     last_step_.clear();
@@ -143,6 +148,7 @@ void Run::Dispatch() {
     block.SerializeToString(query->mutable_payload());
     in_flight_[w] = message;
     slot.outstanding = query->id();
+    slot.query_iteration = query->iteration();
     slot.sent_at = SteadyNow();
     if (options_.observer != nullptr) {
       options_.observer->QuerySent(static_cast<int64_t>(query->payload().size()));
@@ -172,7 +178,8 @@ absl::StatusOr<bool> Run::FinishRound() {
       return absl::Status(query.status().code(), absl::StrCat("synchronous central step failed: ",
                                                               query.status().message()));
     }
-    ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), members, answers));
+    ASSIGN_OR_RETURN(const bool stop, CentralStepDone(std::move(query).value(), members, answers,
+                                                      /*staleness=*/std::nullopt));
     if (stop) return true;
   }
   // The next round: every live worker, rejoined ones included.
@@ -191,8 +198,11 @@ absl::StatusOr<bool> Run::FinishRound() {
 }
 
 absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<int>& members,
-                                          const std::vector<WorkerAnswer>& answers) {
-  previous_query_ = std::exchange(last_query_, NewQuery(std::move(query)));
+                                          const std::vector<WorkerAnswer>& answers,
+                                          std::optional<int64_t> staleness) {
+  // The query is made at the iteration this step reaches (the state counts it below).
+  previous_query_ = std::exchange(last_query_, NewQuery(std::move(query), state_.iteration() + 1));
+  last_staleness_ = staleness;
   const v1::ToWorker& previous = *previous_query_;
   RunState::StepInfo info;
   info.time_s = Elapsed();
@@ -204,7 +214,7 @@ absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<i
       synchronous_ ? state_.Round(members, info) : state_.Step(members[0], info);
   if (decision.save) {
     if (!info.precision.has_value()) info.precision = Precision(previous);
-    RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : members[0], info.precision, answers));
+    RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : members[0], info.precision, answers, staleness));
   }
   last_precision_ = info.precision;
   ReportProgress(info.time_s);
@@ -222,8 +232,8 @@ absl::Status Run::StopOnTime() {
     if (!last_precision_.has_value()) last_precision_ = Precision(*previous_query_);
     std::vector<WorkerAnswer> answers;
     for (const auto& [w, message] : last_step_) answers.push_back({w, message.answer().payload()});
-    RETURN_IF_ERROR(
-        SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_, answers));
+    RETURN_IF_ERROR(SaveRecord(synchronous_ ? -1 : last_step_.front().first, last_precision_,
+                               answers, last_staleness_));
   }
   return absl::OkStatus();
 }

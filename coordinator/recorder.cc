@@ -23,6 +23,7 @@ absl::Status Recorder::Save(const Step& step, const std::string& query,
   record.time_s = step.time_s;
   record.precision = step.precision;
   if (step.origin >= 0) record.worker = step.origin;
+  record.staleness = step.staleness;
   record.extra = algorithm_->SavedValues(central);
   if (record.extra.size() != saved_value_count_) {
     return absl::InternalError(absl::StrCat("algorithm '", config_.algorithm().name(), "' gave ",

@@ -44,6 +44,9 @@ class Recorder {
     double time_s = 0;
     std::optional<double> precision;
     int origin = -1;  // the worker whose answer made it; -1 for none (record 0, a round)
+    // That answer's staleness (an asynchronous step); history.csv's `staleness`
+    // column with save.staleness.
+    std::optional<int64_t> staleness;
   };
   // Appends record records(): `query` (the central query after the step) and the
   // answers behind it. An error says the history cannot be written.

@@ -102,8 +102,8 @@ absl::Status Run::Prepare() {
   }
   start_ = std::chrono::steady_clock::now();
   started_ = true;
-  last_query_ = NewQuery(std::move(q0).value());
-  RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}));
+  last_query_ = NewQuery(std::move(q0).value(), 0);
+  RETURN_IF_ERROR(SaveRecord(-1, std::nullopt, {}, std::nullopt));
   if (options_.listener != nullptr) options_.listener->Started();
   if (task_pool_) {
     absl::StatusOr<std::vector<std::string>> tasks = algorithm_->InitialTasks(*central_);
@@ -265,11 +265,11 @@ absl::StatusOr<bool> Run::AcceptAnswer(const Event& event) {
   return true;
 }
 
-std::shared_ptr<const v1::ToWorker> Run::NewQuery(std::string payload) {
+std::shared_ptr<const v1::ToWorker> Run::NewQuery(std::string payload, int64_t iteration) {
   auto message = std::make_shared<v1::ToWorker>();
   v1::Query* query = message->mutable_query();
   query->set_id(next_query_id_++);
-  query->set_iteration(state_.iteration());
+  query->set_iteration(iteration);
   *query->mutable_payload() = std::move(payload);
   return message;
 }
@@ -277,6 +277,7 @@ std::shared_ptr<const v1::ToWorker> Run::NewQuery(std::string payload) {
 void Run::SendLatestQuery(int w) {
   WorkerSlot& slot = workers_[w];
   slot.outstanding = last_query_->query().id();
+  slot.query_iteration = last_query_->query().iteration();
   slot.sent_at = SteadyNow();
   slot.link->Send(last_query_);
   if (options_.observer != nullptr) {
@@ -285,13 +286,15 @@ void Run::SendLatestQuery(int w) {
 }
 
 absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
-                             const std::vector<WorkerAnswer>& answers) {
+                             const std::vector<WorkerAnswer>& answers,
+                             std::optional<int64_t> staleness) {
   Recorder::Step step;
   step.iteration = state_.iteration();
   step.epoch = state_.epoch();
   step.time_s = recorder_.records() == 0 ? 0.0 : Elapsed();  // record 0 is at time 0
   step.precision = precision;
   step.origin = origin;
+  step.staleness = staleness;
   RETURN_IF_ERROR(recorder_.Save(step, last_query_->query().payload(), answers, *central_));
   if (options_.listener != nullptr) {
     RecordRow row;

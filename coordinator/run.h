@@ -124,9 +124,11 @@ class Run {
   absl::StatusOr<bool> FinishRound();
 
   // After a central step made `query` from `answers` of `members`: counts,
-  // saves, checks the stop criteria. True if the run stops.
+  // saves, checks the stop criteria. `staleness` is the answer's, for an
+  // asynchronous step. True if the run stops.
   absl::StatusOr<bool> CentralStepDone(std::string query, const std::vector<int>& members,
-                                       const std::vector<WorkerAnswer>& answers);
+                                       const std::vector<WorkerAnswer>& answers,
+                                       std::optional<int64_t> staleness);
 
   absl::Status StopOnTime();
 
@@ -151,15 +153,17 @@ class Run {
   // the algorithm, the log.
   void Drop(int w, const WorkerPool::Loss& loss, const std::string& what);
 
-  // A query message; every worker it goes to answers under its id.
-  std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload);
+  // A query message made at central iteration `iteration`; every worker it goes
+  // to answers under its id.
+  std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload, int64_t iteration);
 
   // Sends the latest central query to worker w. The message is shared, not copied,
   // by all its recipients.
   void SendLatestQuery(int w);
 
   absl::Status SaveRecord(int origin, std::optional<double> precision,
-                          const std::vector<WorkerAnswer>& answers);
+                          const std::vector<WorkerAnswer>& answers,
+                          std::optional<int64_t> staleness);
 
   // The algorithm's measure, or the configured norm of the difference between the
   // latest central query and `previous` (dense queries of one size only).
@@ -194,8 +198,10 @@ class Run {
   std::shared_ptr<const v1::ToWorker> last_query_;      // carries the latest central query
   std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before
   std::optional<double> last_precision_;
-  // The answer(s) of the latest central step, for a final save on the time limit.
+  // The answer(s) of the latest central step and its staleness, for a final save
+  // on the time limit.
   std::vector<std::pair<int, v1::FromWorker>> last_step_;
+  std::optional<int64_t> last_staleness_;
   // Task pool: tasks waiting for a worker, and the block each worker is on.
   const bool task_pool_ = algorithm_->uses_task_pool();
   std::deque<std::string> tasks_;

@@ -73,6 +73,9 @@ struct WorkerSlot {
   int64_t rows = 0;
   uint64_t outstanding = 0;  // id of the query it is working on; 0 for none
   absl::Time sent_at;        // when the outstanding query was sent (SteadyNow)
+  // The central iteration its latest query was made at (still set during the
+  // central step on the answer to it).
+  int64_t query_iteration = 0;
   int64_t failures = 0;
   double compute_s = 0;  // sum over its answers
   std::string cause;     // of its last loss

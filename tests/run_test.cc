@@ -3,6 +3,7 @@
 // errors users see for bad input.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -225,6 +226,61 @@ TEST(AiaRun, SavesOncePerEpoch) {
   for (size_t r = 1; r < history.size(); ++r) epochs.push_back(ToInt(history[r][2]));
   EXPECT_EQ(epochs, (std::vector<int64_t>{0, 5, 10, 15, 20}));
   EXPECT_THAT(ReadFileOrDie(out + "/summary.json"), HasSubstr("\"stop_reason\": \"epoch\""));
+}
+
+// save.staleness: a staleness column after `worker`, an integer >= 0 for every
+// asynchronous step (0 throughout with one worker), empty for record 0 and for
+// synchronous rounds; sgd's staleness_damping runs and is validated.
+TEST(AiaRun, SavesTheStalenessOfEachAsynchronousStep) {
+  for (const int workers : {1, 3}) {
+    SCOPED_TRACE(absl::StrCat(workers, " workers"));
+    const std::string out = NewTempDir("staleness") + "/out";
+    ProcessResult run =
+        Aia({"run", WriteConfig(kSyntheticSgd), absl::StrCat("--local_workers=", workers), "--set",
+             "stop.iteration=300", "--set", "save.iteration=1", "--set", "save.staleness=true",
+             "--set", "algorithm.sgd.staleness_damping=0.5", "--out=" + out, "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::vector<std::vector<std::string>> history = ReadCsv(out + "/history.csv");
+    ASSERT_EQ(history.size(), 1u + 301u);
+    EXPECT_EQ(history[0], (std::vector<std::string>{"record", "iteration", "epoch", "time_s",
+                                                    "precision", "worker", "staleness"}));
+    EXPECT_EQ(history[1][6], "");  // record 0
+    int64_t most_stale = 0;
+    for (size_t r = 2; r < history.size(); ++r) {
+      const std::string& staleness = history[r][6];
+      ASSERT_FALSE(staleness.empty()) << "record " << r - 1;
+      ASSERT_EQ(staleness.find_first_not_of("0123456789"), std::string::npos) << staleness;
+      // Never older than q0: at most the steps before this one.
+      EXPECT_LE(ToInt(staleness), ToInt(history[r][1]) - 1) << "record " << r - 1;
+      most_stale = std::max(most_stale, ToInt(staleness));
+    }
+    if (workers == 1) {
+      EXPECT_EQ(most_stale, 0);
+    } else {
+      // Every worker's first answer is to q0, and only one of them can be the
+      // first step: with two workers answering, some answer is stale.
+      const std::vector<int64_t> counts =
+          JsonIntList(ReadFileOrDie(out + "/summary.json"), "answer_count");
+      if (std::count_if(counts.begin(), counts.end(), [](int64_t n) { return n > 0; }) >= 2) {
+        EXPECT_GE(most_stale, 1);
+      }
+    }
+  }
+
+  const std::string out = NewTempDir("staleness_sync") + "/out";
+  ProcessResult rounds =
+      Aia({"run", WriteConfig(kSyntheticSgd), "--local_workers=2", "--set", "mode=SYNCHRONOUS",
+           "--set", "stop.iteration=20", "--set", "save.iteration=1", "--set",
+           "save.staleness=true", "--out=" + out, "--quiet"});
+  ASSERT_EQ(rounds.exit_code, 0) << rounds.err;
+  std::vector<std::vector<std::string>> history = ReadCsv(out + "/history.csv");
+  ASSERT_EQ(history.size(), 1u + 21u);
+  for (size_t r = 1; r < history.size(); ++r) EXPECT_EQ(history[r][6], "") << "record " << r - 1;
+
+  ProcessResult bad =
+      Aia({"validate", WriteConfig(kSyntheticSgd), "--set", "algorithm.sgd.staleness_damping=-1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("algorithm.sgd.staleness_damping must be finite and >= 0"));
 }
 
 TEST(AiaRun, MalformedConfigNamesLineAndColumn) {

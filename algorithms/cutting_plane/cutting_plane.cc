@@ -109,7 +109,8 @@ class CuttingPlane : public Algorithm {
     return OpenCandidate(next_candidate_++);
   }
 
-  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view bytes, int worker,
+  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view bytes,
+                                                      const AnswerInfo& from,
                                                       const Problem& central) override {
     v1::CutAnswer answer;
     if (!answer.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -123,7 +124,7 @@ class CuttingPlane : public Algorithm {
     Candidate& candidate = it->second;
     ++evaluations_;
     // A worker's numbers go into the master LP: refuse what Clp cannot take.
-    auto bad = [worker](const absl::Status& status) {
+    auto bad = [worker = from.worker](const absl::Status& status) {
       return absl::InvalidArgumentError(
           absl::StrCat("worker ", worker, " answered ", status.message()));
     };
@@ -165,7 +166,8 @@ class CuttingPlane : public Algorithm {
     return tasks;
   }
 
-  absl::StatusOr<std::string> Update(absl::string_view, int, const Problem&) override {
+  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+                                     const Problem&) override {
     return absl::UnimplementedError("cutting-plane methods use the task pool");
   }
 

@@ -34,7 +34,8 @@ class Echo : public TypedAlgorithm<Vector, Vector> {
     }
     return Vector(q);
   }
-  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int, const Problem&) override {
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo&,
+                                     const Problem&) override {
     if (a.size() != dimension_) {
       return absl::DataLossError(
           absl::StrCat("the echo has dimension ", a.size(), ", not ", dimension_));

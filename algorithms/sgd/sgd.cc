@@ -1,5 +1,6 @@
 #include "algorithms/sgd/sgd.h"
 
+#include <cmath>
 #include <random>
 #include <utility>
 #include <vector>
@@ -19,8 +20,11 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
   std::string message_version() const override {
     return "sgd/1: the answer is stepsize times a row gradient at the query";
   }
-  Sgd(double stepsize, bool zero_start, uint64_t seed)
-      : stepsize_(stepsize), zero_start_(zero_start), rng_(seed) {}
+  Sgd(double stepsize, bool zero_start, double staleness_damping, uint64_t seed)
+      : stepsize_(stepsize),
+        zero_start_(zero_start),
+        staleness_damping_(staleness_damping),
+        rng_(seed) {}
 
   bool supports_synchronous() const override { return true; }
 
@@ -45,13 +49,18 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
     return gradient;
   }
 
-  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int worker,
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo& from,
                                      const Problem& central) override {
     if (a.size() != q_.size()) {
       return absl::DataLossError(
           absl::StrCat("the answer has dimension ", a.size(), ", the query ", q_.size()));
     }
-    q_ -= a;
+    // No damping of a fresh answer (or a staleness below 0, which no run gives).
+    if (staleness_damping_ == 0 || from.staleness() <= 0) {
+      q_ -= a;
+    } else {
+      q_ -= a / (1 + staleness_damping_ * static_cast<double>(from.staleness()));
+    }
     return q_;
   }
 
@@ -74,6 +83,7 @@ class Sgd : public TypedAlgorithm<Vector, Vector> {
  private:
   const double stepsize_;
   const bool zero_start_;
+  const double staleness_damping_;
   std::mt19937_64 rng_;
   Vector q_;  // the current central point
 };
@@ -84,7 +94,12 @@ absl::StatusOr<std::unique_ptr<Algorithm>> NewSgd(const AlgorithmContext& contex
   const v1::SgdParams& params = context.spec.sgd();
   const double stepsize = params.has_stepsize() ? params.stepsize() : 0.01;
   RETURN_IF_ERROR(CheckPositive("algorithm.sgd.stepsize", stepsize));
-  return std::make_unique<Sgd>(stepsize, params.zero_start(), context.seed);
+  const double damping = params.staleness_damping();
+  if (!std::isfinite(damping) || damping < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.sgd.staleness_damping must be finite and >= 0, got ", damping));
+  }
+  return std::make_unique<Sgd>(stepsize, params.zero_start(), damping, context.seed);
 }
 
 AIA_REGISTER(AlgorithmRegistry(), "sgd", NewSgd);

@@ -1,7 +1,9 @@
-// sgd driven by hand: the asynchronous step, the synchronous (minibatch) step,
-// and a synchronous run on a small synthetic least-squares problem.
+// sgd driven by hand: the asynchronous step and its staleness damping, the
+// synchronous (minibatch) step, and a synchronous run on a small synthetic
+// least-squares problem.
 #include "algorithms/sgd/sgd.h"
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +55,40 @@ TEST(Sgd, AsynchronousStepSubtractsTheAnswer) {
   const Vector a = (Vector(4) << 1, 2, 3, 4).finished();
   EXPECT_EQ(Decode(*sgd->Update(Codec<Vector>::Encode(a), 0, *central)), -a);
   EXPECT_EQ(Decode(*sgd->Update(Codec<Vector>::Encode(a), 1, *central)), -2 * a);
+}
+
+TEST(Sgd, StalenessDampingDividesTheStep) {
+  std::unique_ptr<LeastSquares> central = Central();
+  v1::AlgorithmSpec spec = Spec(0.1);
+  spec.mutable_sgd()->set_staleness_damping(0.5);
+  std::unique_ptr<Algorithm> sgd = *NewAlgorithm(AlgorithmContext{spec, 0});
+  ASSERT_TRUE(sgd->Initialize(*central).ok());
+  const Vector a = (Vector(4) << 1, 2, 3, 4).finished();
+  const std::string bytes = Codec<Vector>::Encode(a);
+  // Staleness 0 (made at iteration 2, answered before step 3): the whole step.
+  Vector q = Decode(*sgd->Update(bytes, AnswerInfo(0, 2, 2), *central));
+  EXPECT_EQ(q, -a);
+  // Staleness 3: the step divided by 1 + 0.5 * 3.
+  const Vector before = q;
+  q = Decode(*sgd->Update(bytes, AnswerInfo(1, 1, 4), *central));
+  EXPECT_EQ(q, Vector(before - a / 2.5));
+
+  // Damping 0 (the default): stale answers step in full.
+  std::unique_ptr<Algorithm> plain = *NewAlgorithm(AlgorithmContext{Spec(0.1), 0});
+  ASSERT_TRUE(plain->Initialize(*central).ok());
+  EXPECT_EQ(Decode(*plain->Update(bytes, AnswerInfo(0, 0, 7), *central)), -a);
+}
+
+TEST(Sgd, RejectsBadStalenessDamping) {
+  for (const double damping :
+       {-0.5, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    v1::AlgorithmSpec spec = Spec(0.1);
+    spec.mutable_sgd()->set_staleness_damping(damping);
+    absl::StatusOr<std::unique_ptr<Algorithm>> bad = NewAlgorithm(AlgorithmContext{spec, 0});
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << damping;
+    EXPECT_THAT(bad.status().message(),
+                HasSubstr("algorithm.sgd.staleness_damping must be finite and >= 0"));
+  }
 }
 
 TEST(Sgd, SynchronousStepSubtractsTheMeanOfTheRound) {

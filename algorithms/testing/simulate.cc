@@ -39,6 +39,7 @@ absl::StatusOr<Simulation> Simulate(const v1::AlgorithmSpec& algorithm,
   run.coordinator->OnWorkersReady(infos);
   ASSIGN_OR_RETURN(std::string q0, run.coordinator->Initialize(*run.central));
   std::vector<std::string> pending(count, q0);
+  std::vector<int64_t> pending_iteration(count, 0);  // when each pending query was made
   std::string query = q0;
   std::mt19937_64 rng(options.seed);
   std::uniform_int_distribution<int> pick(0, count - 1);
@@ -54,7 +55,10 @@ absl::StatusOr<Simulation> Simulate(const v1::AlgorithmSpec& algorithm,
     } else {
       const int i = pick(rng);
       ASSIGN_OR_RETURN(std::string answer, workers[i]->Answer(pending[i], *locals[i]));
-      ASSIGN_OR_RETURN(pending[i], run.coordinator->Update(answer, i, *run.central));
+      ASSIGN_OR_RETURN(
+          pending[i], run.coordinator->Update(answer, AnswerInfo(i, pending_iteration[i], step - 1),
+                                              *run.central));
+      pending_iteration[i] = step;
       query = pending[i];
     }
     if (options.observe) {

@@ -4,7 +4,8 @@
 //
 //   asynchronous  each step, one worker drawn at random (seeded) answers the
 //                 last query it was sent; the coordinator's Update gives it the
-//                 next one (a random interleaving: stale answers included)
+//                 next one (a random interleaving: stale answers included, with
+//                 their staleness in the AnswerInfo, as a run counts it)
 //   synchronous   each step, every worker answers the current query; one
 //                 UpdateSynchronous gives the next query for all
 //

@@ -59,10 +59,11 @@ absl::StatusOr<Vector> AggregationAlgorithm::Query(const Problem& central) {
   return QueryFrom(Aggregate(latest, dimension_), central);
 }
 
-absl::StatusOr<Vector> AggregationAlgorithm::CentralStep(const ConstVectorRef& a, int worker,
+absl::StatusOr<Vector> AggregationAlgorithm::CentralStep(const ConstVectorRef& a,
+                                                         const AnswerInfo& from,
                                                          const Problem& central) {
-  RETURN_IF_ERROR(CheckAnswer(a, worker));
-  Store(a, worker);
+  RETURN_IF_ERROR(CheckAnswer(a, from.worker));
+  Store(a, from.worker);
   return Query(central);
 }
 

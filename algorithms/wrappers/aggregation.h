@@ -88,7 +88,7 @@ class AggregationAlgorithm : public TypedAlgorithm<Vector, Vector> {
   virtual absl::StatusOr<Vector> QueryFrom(const Vector& aggregate, const Problem& central) = 0;
 
   // The central steps, in terms of the above.
-  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, int worker,
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& a, const AnswerInfo& from,
                                      const Problem& central) final;
   absl::StatusOr<Vector> SyncCentralStep(const std::vector<std::pair<int, ConstVectorRef>>& answers,
                                          const Problem& central) final;

@@ -148,11 +148,12 @@ absl::StatusOr<Vector> AveragingAlgorithm::Query(const Problem& central) {
   return QueryFrom(average(), central);
 }
 
-absl::StatusOr<Vector> AveragingAlgorithm::CentralStep(const ConstVectorRef& d, int worker,
+absl::StatusOr<Vector> AveragingAlgorithm::CentralStep(const ConstVectorRef& d,
+                                                       const AnswerInfo& from,
                                                        const Problem& central) {
   double weight = 0;
-  RETURN_IF_ERROR(Check(d, worker, sum_.size() > 0 ? sum_.size() : d.size(), &weight));
-  Add(d, worker, weight);
+  RETURN_IF_ERROR(Check(d, from.worker, sum_.size() > 0 ? sum_.size() : d.size(), &weight));
+  Add(d, from.worker, weight);
   return Query(central);
 }
 

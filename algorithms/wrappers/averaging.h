@@ -118,7 +118,7 @@ class AveragingAlgorithm : public TypedAlgorithm<Vector, Vector> {
 
   // The TypedAlgorithm steps, in terms of the above.
   absl::StatusOr<Vector> WorkerStep(const ConstVectorRef& q, Problem& local) final;
-  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& d, int worker,
+  absl::StatusOr<Vector> CentralStep(const ConstVectorRef& d, const AnswerInfo& from,
                                      const Problem& central) final;
   absl::StatusOr<Vector> SyncCentralStep(const std::vector<std::pair<int, ConstVectorRef>>& answers,
                                          const Problem& central) final;

@@ -160,6 +160,9 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
     const std::vector<std::string>& extra_columns) {
   std::vector<std::string> columns(std::begin(kBaseColumns), std::end(kBaseColumns));
   std::set<std::string> seen(columns.begin(), columns.end());
+  seen.insert(kStalenessColumn);
+  const bool staleness = resolved_config.save().staleness();
+  if (staleness) columns.push_back(kStalenessColumn);
   for (const std::string& name : extra_columns) {
     if (name.empty()) {
       return absl::InvalidArgumentError("history: empty extra column name");
@@ -175,7 +178,7 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   if (error) {
     return absl::ErrnoToStatus(error.value(), absl::StrCat("cannot create directory ", dir));
   }
-  auto run = absl::WrapUnique(new RunDirectory(dir, extra_columns.size()));
+  auto run = absl::WrapUnique(new RunDirectory(dir, staleness, extra_columns.size()));
   for (const char* name : kRunFiles) {
     const std::string path = run->FilePath(name);
     if (std::filesystem::exists(path, error)) {
@@ -201,8 +204,8 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   return run;
 }
 
-RunDirectory::RunDirectory(std::string dir, int64_t extra_columns)
-    : dir_(std::move(dir)), extra_columns_(extra_columns) {
+RunDirectory::RunDirectory(std::string dir, bool staleness, int64_t extra_columns)
+    : dir_(std::move(dir)), staleness_(staleness), extra_columns_(extra_columns) {
   queries_.stem = "queries";
   answer_payloads_.stem = "answers";
 }
@@ -297,6 +300,10 @@ absl::Status RunDirectory::Append(const Record& record, absl::string_view query,
       absl::StrCat(records_, ",", record.iteration, ",", record.epoch, ",", time_s, ",",
                    record.precision.has_value() ? FormatDouble(*record.precision) : "", ",",
                    record.worker.has_value() ? absl::StrCat(*record.worker) : "");
+  if (staleness_) {
+    absl::StrAppend(&line, ",",
+                    record.staleness.has_value() ? absl::StrCat(*record.staleness) : "");
+  }
   for (double value : record.extra) absl::StrAppend(&line, ",", FormatDouble(value));
   if (absl::Status status = WriteLine(*history_, line); !status.ok()) {
     // No row for this query: take the query back, so the files agree.

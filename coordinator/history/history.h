@@ -2,8 +2,9 @@
 // directory contract of docs (ARCHITECTURE.md, "The run directory").
 //
 //   config.textproto   the resolved config (written by Create)
-//   history.csv record,iteration,epoch,time_s,precision,worker[,extra...]
-//                      one row per saved record, header first
+//   history.csv record,iteration,epoch,time_s,precision,worker[,staleness][,extra...]
+//                      one row per saved record, header first; staleness with
+//                      save.staleness
 //   queries.npy        dense queries, float64 [records, dim] (.npy v1.0), or
 //   queries.binpb      other queries, each a varint length then the bytes
 //   answers.npy        with save_answers: dense answers [answers, dim], or
@@ -63,6 +64,9 @@
 
 namespace aia {
 
+// The history.csv column of save.staleness, after `worker`; a reserved name.
+inline constexpr char kStalenessColumn[] = "staleness";
+
 class RunDirectory {
  public:
   // One saved record: a row of history.csv and a query.
@@ -77,6 +81,9 @@ class RunDirectory {
     std::optional<int> worker;
     // One value per extra column given to Create, in that order.
     std::vector<double> extra;
+    // The staleness of that worker's answer: written only with save.staleness,
+    // absent for record 0 and synchronous rounds.
+    std::optional<int64_t> staleness;
   };
 
   // One row of workers.csv.
@@ -115,11 +122,13 @@ class RunDirectory {
   };
 
   // Creates `dir` and its parents if needed, writes config.textproto and the
-  // header of history.csv (base columns, then `extra_columns`).
+  // header of history.csv (base columns, `staleness` when
+  // resolved_config.save.staleness, then `extra_columns`).
   // FailedPrecondition naming the file if `dir` already holds any file of a
   // run (history.csv, summary.json, config.textproto, queries.*, answers.*,
   // workers.csv): a run is never overwritten. InvalidArgument if an extra
-  // column name is empty or repeats a column name.
+  // column name is empty or repeats a column name; `staleness` is reserved
+  // (readers tell the column by its name), so it is refused as an extra.
   static absl::StatusOr<std::unique_ptr<RunDirectory>> Create(
       const std::string& dir, const aia::v1::RunConfig& resolved_config,
       const std::vector<std::string>& extra_columns = {});
@@ -172,7 +181,7 @@ class RunDirectory {
     std::unique_ptr<AppendFile> binpb;
   };
 
-  RunDirectory(std::string dir, int64_t extra_columns);
+  RunDirectory(std::string dir, bool staleness, int64_t extra_columns);
 
   absl::Status CheckPayload(const PayloadFile& file, absl::string_view payload, bool dense) const;
   absl::Status WritePayload(PayloadFile& file, absl::string_view payload, bool dense);
@@ -183,6 +192,7 @@ class RunDirectory {
   std::string FilePath(absl::string_view name) const;
 
   std::string dir_;
+  bool staleness_;  // whether history.csv has the staleness column
   int64_t extra_columns_;
   std::unique_ptr<AppendFile> history_;
   std::unique_ptr<AppendFile> answers_csv_;

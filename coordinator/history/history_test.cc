@@ -103,6 +103,35 @@ TEST(RunDirectory, RejectsBadExtraColumns) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RunDirectory::Create(TestDir("empty_col"), SampleConfig(), {""}).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // Reserved for save.staleness even when it is off.
+  EXPECT_EQ(
+      RunDirectory::Create(TestDir("staleness_col"), SampleConfig(), {"staleness"}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RunDirectory, StalenessColumnOnlyWithSaveStaleness) {
+  const std::string off = TestDir("staleness_off");
+  auto without = MustCreate(off, {"loss"});
+  ASSERT_NE(without, nullptr);
+  Record stale{1, 0, 0.5, 0.1, 2, {3}};
+  stale.staleness = 4;
+  ASSERT_TRUE(without->Append(stale, Dense({1}), true).ok());
+  EXPECT_EQ(ReadFile(off + "/history.csv"),
+            "record,iteration,epoch,time_s,precision,worker,loss\n"
+            "0,1,0,0.500000,0.1,2,3\n");
+
+  const std::string on = TestDir("staleness_on");
+  aia::v1::RunConfig config = SampleConfig();
+  config.mutable_save()->set_staleness(true);
+  auto with = RunDirectory::Create(on, config, {"loss"});
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_TRUE(
+      (*with)->Append(Record{0, 0, 0, std::nullopt, std::nullopt, {2}}, Dense({0}), true).ok());
+  ASSERT_TRUE((*with)->Append(stale, Dense({1}), true).ok());
+  EXPECT_EQ(ReadFile(on + "/history.csv"),
+            "record,iteration,epoch,time_s,precision,worker,staleness,loss\n"
+            "0,0,0,0.000000,,,,2\n"
+            "1,1,0,0.500000,0.1,2,4,3\n");
 }
 
 TEST(RunDirectory, DenseHistoryRowsAndQueries) {

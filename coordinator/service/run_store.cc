@@ -61,14 +61,20 @@ absl::StatusOr<std::vector<v1::Record>> ReadHistory(const std::string& dir) {
   if (!in) return records;
   std::string line;
   int64_t number = 0;
+  size_t first_value = 6;  // the algorithm's values follow the base columns
   while (std::getline(in, line)) {
     ++number;
-    if (number == 1 || line.empty()) continue;  // the header
+    if (line.empty()) continue;
     const std::vector<std::string> cells = absl::StrSplit(line, ',');
+    if (number == 1) {
+      // save.staleness's column, a reserved name, is no algorithm value.
+      if (cells.size() > 6 && cells[6] == kStalenessColumn) first_value = 7;
+      continue;
+    }
     v1::Record record;
     int64_t integer = 0;
     double real = 0;
-    bool ok = cells.size() >= 6;
+    bool ok = cells.size() >= first_value;
     ok = ok && absl::SimpleAtoi(cells[0], &integer);
     record.set_record(integer);
     ok = ok && absl::SimpleAtoi(cells[1], &integer);
@@ -86,7 +92,7 @@ absl::StatusOr<std::vector<v1::Record>> ReadHistory(const std::string& dir) {
       ok = absl::SimpleAtoi(cells[5], &integer);
       record.set_worker(static_cast<int>(integer));
     }
-    for (size_t i = 6; ok && i < cells.size(); ++i) {
+    for (size_t i = first_value; ok && i < cells.size(); ++i) {
       ok = absl::SimpleAtod(cells[i], &real);
       record.add_values(real);
     }

@@ -27,8 +27,9 @@ absl::Status SaveServiceSummary(const std::string& dir, const v1::RunSummary& su
 std::vector<v1::RunSummary> LoadServiceRuns(const std::string& runs_dir,
                                             std::vector<std::string>* warnings);
 
-// The records of DIR/history.csv (empty if there is none). InvalidArgument
-// naming the line for a row that does not parse.
+// The records of DIR/history.csv (empty if there is none); a staleness column
+// (save.staleness) is skipped. InvalidArgument naming the line for a row that
+// does not parse.
 absl::StatusOr<std::vector<v1::Record>> ReadHistory(const std::string& dir);
 
 }  // namespace aia

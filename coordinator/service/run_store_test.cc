@@ -60,6 +60,22 @@ TEST(RunStore, ReadsHistoryRowsWithEmptyCells) {
   EXPECT_TRUE(ReadHistory(dir + "/none")->empty());
 }
 
+TEST(RunStore, SkipsTheStalenessColumn) {
+  const std::string dir = TempDir("staleness_history");
+  Write(dir + "/history.csv",
+        "record,iteration,epoch,time_s,precision,worker,staleness,objective\n"
+        "0,0,0,0.000000,,,,12.5\n"
+        "1,100,41,0.025,0.0055,1,3,11.25\n");
+  absl::StatusOr<std::vector<v1::Record>> records = ReadHistory(dir);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[1].worker(), 1);
+  ASSERT_EQ((*records)[0].values_size(), 1);
+  EXPECT_DOUBLE_EQ((*records)[0].values(0), 12.5);
+  ASSERT_EQ((*records)[1].values_size(), 1);
+  EXPECT_DOUBLE_EQ((*records)[1].values(0), 11.25);
+}
+
 TEST(RunStore, ABadHistoryRowIsNamedByItsLine) {
   const std::string dir = TempDir("bad_history");
   Write(dir + "/history.csv", "record,iteration,epoch,time_s,precision,worker\n0,0,0,0,,\n1,x,0,0,,\n");
