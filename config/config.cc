@@ -632,6 +632,7 @@ ResolvedLimits ResolveLimits(const v1::Limits& limits) {
 
 std::string ConfigToText(const v1::RunConfig& config) {
   google::protobuf::TextFormat::Printer printer;
+  printer.SetExpandAny(true);  // a plugin's params as the config wrote them
   std::string text;
   printer.PrintToString(config, &text);
   return text;

@@ -33,6 +33,12 @@ constexpr size_t kMaxQuotedOutput = 2000;
 // Plugin, algorithm and problem names: short and printable.
 constexpr size_t kMaxNameLength = 128;
 
+// Every library this process loaded.
+std::vector<PluginOrigin>& LoadedLibraries() {
+  static auto* libraries = new std::vector<PluginOrigin>();
+  return *libraries;
+}
+
 absl::Status PluginError(const std::string& path, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("plugin ", path, ": ", message));
 }
@@ -269,7 +275,18 @@ absl::StatusOr<std::vector<LoadedPlugin>> LoadPlugins(const std::vector<std::str
     const std::string key = real != nullptr ? real : file;
     std::free(real);
     if (!seen.insert(key).second) continue;
+    // A copy of a library already loaded (the same plugin in two directories)
+    // would register every name again.
+    ASSIGN_OR_RETURN(const std::string digest, FileDigest(file));
+    for (const PluginOrigin& other : LoadedLibraries()) {
+      if (other.digest == digest) {
+        return PluginError(file, absl::StrCat("is a copy of ", other.library,
+                                              ", loaded already (plugin ", other.plugin,
+                                              " in two directories)"));
+      }
+    }
     ASSIGN_OR_RETURN(LoadedPlugin plugin, Load(file));
+    LoadedLibraries().push_back(plugin.origin);
     loaded.push_back(std::move(plugin));
   }
   return loaded;

@@ -189,7 +189,9 @@ absl::StatusOr<std::unique_ptr<RunDirectory>> RunDirectory::Create(
   }
 
   std::string config_text;
-  if (!google::protobuf::TextFormat::PrintToString(resolved_config, &config_text)) {
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetExpandAny(true);  // a plugin's params as the config wrote them
+  if (!printer.PrintToString(resolved_config, &config_text)) {
     return absl::InternalError("cannot print the config as text");
   }
   RETURN_IF_ERROR(WriteFileAtomically(run->FilePath("config.textproto"), config_text,
