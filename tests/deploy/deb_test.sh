@@ -15,6 +15,9 @@
 # - in the root (unshare --mount --pid --fork, /proc mounted, chroot, as the user aia):
 #   aia_worker starts and announces its address; `aia run` of the packaged example
 #   echo_transport and of a synthetic least-squares SGD, --local_workers=2, complete;
+# - tutorial: the commands of docs/tutorial.md, exactly (tutorial_script.py), as the
+#   new user reader: the plugin built with g++ and pkg-config aia-plugin, run on 4
+#   local workers and on two daemons, its history read with NumPy;
 # - `apt-get purge aia` leaves no file of the package, no user or group aia, no
 #   /var/lib/aia, no /etc/aia.
 #
@@ -252,6 +255,46 @@ CONFIG
   done
 }
 
+# docs/tutorial.md, exactly: its sudo commands as root (the network: apt-get), the
+# others as a new user in an empty folder, in a network namespace of their own
+# (the tutorial's daemons take fixed loopback ports). The files it writes must be
+# examples/out_of_tree's (tutorial_script.py checks). Prints the time from the
+# empty folder to the finished run of step 4.
+tutorial() {
+  [[ -x $root/usr/bin/aia ]] || { echo "aia not installed"; return 1; }
+  command -v ip >/dev/null || { echo "SKIP: no ip (iproute2) for the network namespace"; return 77; }
+  python3 "$here/tutorial_script.py" "$src/docs/tutorial.md" "$src/examples/out_of_tree" "$tmp" ||
+    { echo "tutorial_script.py failed"; return 1; }
+  in_root 30 useradd --create-home --shell /bin/bash reader 2>/dev/null || in_root 30 getent passwd reader ||
+    { echo "cannot add the user reader"; return 1; }
+  cp "$(deb)" "$root/home/reader/" && cp "$tmp/root.sh" "$tmp/user.sh" "$root/tmp/" &&
+    chmod 0644 "$root/tmp/root.sh" "$root/tmp/user.sh" || return 1
+  DEBIAN_FRONTEND=noninteractive in_root 900 sh -c 'cd /home/reader && bash /tmp/root.sh' \
+    >"$tmp/tutorial-root.log" 2>&1
+  local status=$?
+  tail -3 "$tmp/tutorial-root.log"
+  ((status == 0)) || { echo "the tutorial's install step exited with $status"; return 1; }
+  local ns=aia-tutorial-$$
+  ip netns add "$ns" && ip -n "$ns" link set lo up || { echo "cannot make the namespace $ns"; return 1; }
+  rm -f "$root/home/reader/aia_"*.deb
+  timeout --kill-after=5 600 ip netns exec "$ns" unshare --mount --pid --fork --kill-child \
+    --mount-proc="$root/proc" chroot "$root" setpriv --reuid=reader --regid=reader --init-groups \
+    env HOME=/home/reader sh -c 'cd /home/reader && bash /tmp/user.sh' >"$tmp/tutorial.log" 2>&1
+  status=$?
+  ip netns delete "$ns"
+  cat "$tmp/tutorial.log"
+  ((status == 0)) || { echo "the tutorial's commands exited with $status"; return 1; }
+  # From `mkdir quickstart` to the end of the 4-worker run (the next step's start).
+  local start end
+  start=$(sed -n 's/^TUTORIAL-STEP \([0-9.]*\) mkdir quickstart.*/\1/p' "$tmp/tutorial.log")
+  end=$(sed -n 's/^TUTORIAL-STEP \([0-9.]*\) python3 read_history.py.*/\1/p' "$tmp/tutorial.log")
+  [[ -n $start && -n $end ]] || { echo "no step times in the log"; return 1; }
+  grep -q "completed: .* history in runs/quickstart" "$tmp/tutorial.log" || { echo "no completed run"; return 1; }
+  grep -q "completed: .* history in runs/two-daemons" "$tmp/tutorial.log" ||
+    { echo "no completed run on the two daemons"; return 1; }
+  echo "tutorial: from an empty folder to a finished run in $(awk "BEGIN { printf \"%.1f\", $end - $start }") s"
+}
+
 apt_purge() {
   [[ -s $tmp/files ]] || { echo "no file list of the installed package"; return 1; }
   DEBIAN_FRONTEND=noninteractive in_root 120 apt-get -q -y purge aia >"$tmp/purge.log" 2>&1
@@ -282,5 +325,6 @@ run_case apt_install apt_install
 run_case verify_installed_units verify_installed_units
 run_case worker_starts_in_the_root worker_starts
 run_case run_completes_in_the_root run_completes
+run_case tutorial tutorial
 run_case apt_purge_leaves_nothing apt_purge
 finish

@@ -159,6 +159,13 @@ unreadable_data_root() {
   mkdir -p "$dir/bin" "$dir/locked/data"
   cp "$bin_dir/aia_worker" "$dir/bin/"
   chmod 0755 "$dir/bin" "$dir/bin/aia_worker"
+  # And the SDK library it links, where its RUNPATH ($ORIGIN/...) finds it.
+  local runpath lib
+  runpath=$(readelf -d "$bin_dir/aia_worker" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  lib=$(ldd "$bin_dir/aia_worker" | awk '/libaia-plugin\.so/ { print $3 }')
+  [[ $runpath == '$ORIGIN/'* && -f $lib ]] || { echo "no RUNPATH or libaia-plugin.so for the copy"; return 1; }
+  mkdir -p "${runpath/\$ORIGIN/$dir/bin}" && cp "$lib" "${runpath/\$ORIGIN/$dir/bin}/" &&
+    chmod -R a+rX "$dir" || return 1
   chmod 0700 "$dir/locked"
   env_file worker "$dir/d.env" AIA_DATA_ROOT="$dir/locked/data" || return 1
   chmod 0644 "$dir/d.env"
