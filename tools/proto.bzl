@@ -21,9 +21,14 @@ def cc_grpc_proto(name, srcs, deps = [], proto_deps = [], grpc = False, in_sdk =
         outs += [base + ".pb.h", base + ".pb.cc"]
         if grpc:
             outs += [base + ".grpc.pb.h", base + ".grpc.pb.cc"]
-    cmd = "/usr/bin/protoc -I. -I/usr/include --cpp_out=$(GENDIR)"
+    # The repository's root: "." here, external/NAME when another workspace (a
+    # plugin's) builds these files, so that imports and includes stay "proto/...".
+    repository = native.repository_name()
+    root = "." if repository == "@" else "external/" + repository[1:]
+    out = "$(GENDIR)" if repository == "@" else "$(GENDIR)/" + root
+    cmd = "/usr/bin/protoc -I%s -I/usr/include --cpp_out=%s" % (root, out)
     if grpc:
-        cmd += " --grpc_out=$(GENDIR) --plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin"
+        cmd += " --grpc_out=%s --plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin" % out
     cmd += " " + " ".join(["$(location %s)" % s for s in srcs])
     native.genrule(
         name = name + "_gen",

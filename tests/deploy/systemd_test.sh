@@ -160,9 +160,10 @@ unreadable_data_root() {
   cp "$bin_dir/aia_worker" "$dir/bin/"
   chmod 0755 "$dir/bin" "$dir/bin/aia_worker"
   # And the SDK library it links, where its RUNPATH ($ORIGIN/...) finds it.
-  local runpath lib
-  runpath=$(readelf -d "$bin_dir/aia_worker" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
-  lib=$(ldd "$bin_dir/aia_worker" | awk '/libaia-plugin\.so/ { print $3 }')
+  local real runpath lib
+  real=$(readlink -f "$bin_dir/aia_worker")
+  runpath=$(readelf -d "$real" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+  lib=$(ldd "$real" | awk '/libaia-plugin\.so/ { print $3 }')
   [[ $runpath == '$ORIGIN/'* && -f $lib ]] || { echo "no RUNPATH or libaia-plugin.so for the copy"; return 1; }
   mkdir -p "${runpath/\$ORIGIN/$dir/bin}" && cp "$lib" "${runpath/\$ORIGIN/$dir/bin}/" &&
     chmod -R a+rX "$dir" || return 1
