@@ -9,6 +9,8 @@ packages=(
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev coinor-libclp-dev
   coinor-libcoinutils-dev   # the SMPS sample the cutting-plane example and tests use
   zlib1g-dev
+  g++ pkg-config    # plugins built outside the tree (tests/sdk_build_test.sh)
+  iproute2          # network namespaces of the multi-host tests and the tutorial
   liblinear-tools   # heart_scale, the example's data
   python3-numpy     # tests check that NumPy loads the history
   prometheus-cpp-dev   # the metrics endpoints (metrics/)
