@@ -1,6 +1,5 @@
 #include "coordinator/link.h"
 
-
 #include "base/clock.h"
 
 namespace aia {
@@ -11,11 +10,14 @@ void EventQueue::Push(Event event) {
 }
 
 bool EventQueue::PopUntil(absl::Time deadline, Event* event) {
-  absl::MutexLock lock(&mu_);
-  auto nonempty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty(); };
-  if (!AwaitSteady(mu_, absl::Condition(&nonempty), deadline)) return false;
-  *event = std::move(events_.front());
-  events_.pop_front();
+  if (drained_.empty()) {
+    absl::MutexLock lock(&mu_);
+    auto nonempty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty(); };
+    if (!AwaitSteady(mu_, absl::Condition(&nonempty), deadline)) return false;
+    drained_.swap(events_);  // every event that arrived, in one hand-off
+  }
+  *event = std::move(drained_.front());
+  drained_.pop_front();
   return true;
 }
 

@@ -35,16 +35,20 @@ struct Event {
   absl::Status status;
 };
 
-// A multi-producer, single-consumer queue of Events.
+// A multi-producer, single-consumer queue of Events. The consumer takes every
+// event that has arrived at once, under one lock, and pops them from its own
+// batch afterwards.
 class EventQueue {
  public:
   void Push(Event event);
   // Pops the oldest event into *event; false if none came before `deadline`.
+  // The consumer's thread only.
   bool PopUntil(absl::Time deadline, Event* event);
 
  private:
   absl::Mutex mu_;
   std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<Event> drained_;  // the consumer's batch
 };
 
 class Link {

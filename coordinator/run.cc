@@ -295,7 +295,9 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
   step.precision = precision;
   step.origin = origin;
   step.staleness = staleness;
-  RETURN_IF_ERROR(recorder_.Save(step, last_query_->query().payload(), answers, *central_));
+  // The query stays in its message (shared with the links), not copied.
+  std::shared_ptr<const std::string> query(last_query_, &last_query_->query().payload());
+  RETURN_IF_ERROR(recorder_.Save(step, std::move(query), answers, *central_));
   if (options_.listener != nullptr) {
     RecordRow row;
     row.record = recorder_.records() - 1;
@@ -315,7 +317,8 @@ std::optional<double> Run::Precision(const v1::ToWorker& previous) {
   const std::string& before = previous.query().payload();
   if (std::optional<double> own = algorithm_->Precision(now, before)) return own;
   if (!dense_queries_ || now.size() != before.size()) return std::nullopt;
-  const Vector difference = *Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before);
+  // An expression over the two payloads: no temporary vector.
+  const auto difference = *Codec<Vector>::Decode(now) - *Codec<Vector>::Decode(before);
   switch (config_.stop().precision_norm()) {
     case v1::StopSpec::L1:
       return difference.lpNorm<1>();
