@@ -6,9 +6,9 @@ InProcessLink::InProcessLink(int worker, int link_id, const std::string& data_ro
                              EventQueue* events)
     : worker_(worker), link_id_(link_id), events_(events), session_(data_root, &cache_) {}
 
-void InProcessLink::Send(std::shared_ptr<const v1::ToWorker> message) {
+void InProcessLink::Send(std::shared_ptr<const Outgoing> message) {
   if (closed_) return;
-  std::optional<v1::FromWorker> reply = session_.Handle(*message);
+  std::optional<v1::FromWorker> reply = session_.Handle(message->message());
   if (reply.has_value()) {
     Event event;
     event.worker = worker_;

@@ -24,8 +24,8 @@ class InProcessLink final : public Link {
   // Data paths resolve under `data_root`; `events` must outlive the link.
   InProcessLink(int worker, int link_id, const std::string& data_root, EventQueue* events);
 
-  void Start(std::shared_ptr<const v1::ToWorker> first) override { Send(std::move(first)); }
-  void Send(std::shared_ptr<const v1::ToWorker> message) override;
+  void Start(std::shared_ptr<const Outgoing> first) override { Send(std::move(first)); }
+  void Send(std::shared_ptr<const Outgoing> message) override;
   void Close() override;
   void Cancel() override { Close(); }
   bool AwaitDone(absl::Time) override { return true; }

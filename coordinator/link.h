@@ -1,8 +1,8 @@
 // Link: the coordinator's end of one worker's session, whatever carries it, and
 // the EventQueue through which every link hands what it receives to the central
 // loop. WorkerLink (worker_link.h) is a gRPC stream; InProcessLink
-// (in_process_link.h) runs the worker in this process. Nothing here depends on
-// gRPC.
+// (in_process_link.h) runs the worker in this process. Messages go out as
+// Outgoing (outgoing.h): serialized once, however many links send them.
 //
 // Lifetime of a link: Start() once; Close() once when the run no longer needs the
 // worker; AwaitDone() before destroying it.
@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "coordinator/outgoing.h"
 #include "proto/worker.pb.h"
 
 namespace aia {
@@ -55,10 +56,10 @@ class Link {
  public:
   virtual ~Link() = default;
   // Opens the session and sends `first` (the Setup).
-  virtual void Start(std::shared_ptr<const v1::ToWorker> first) = 0;
+  virtual void Start(std::shared_ptr<const Outgoing> first) = 0;
   // Queues `message`; messages are delivered in order. The message is shared so
   // that one broadcast message can serve every link.
-  virtual void Send(std::shared_ptr<const v1::ToWorker> message) = 0;
+  virtual void Send(std::shared_ptr<const Outgoing> message) = 0;
   // No more messages: ends the session after the queued ones.
   virtual void Close() = 0;
   // Abandons the session (a lost or unresponsive worker).

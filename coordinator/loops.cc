@@ -101,7 +101,7 @@ absl::Status Run::TaskPoolLoop() {
     if (wake != Wake::kAnswer) continue;
     const int w = event.worker;
     v1::TaskBlock sent, answers;
-    sent.ParseFromString(in_flight_[w]->query().payload());
+    sent.ParseFromString(in_flight_[w]->message().query().payload());
     if (!answers.ParseFromString(event.message.answer().payload()) ||
         answers.items_size() != sent.items_size()) {
       RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
@@ -141,18 +141,19 @@ void Run::Dispatch() {
       *block.add_items() = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    auto message = std::make_shared<v1::ToWorker>();
-    v1::Query* query = message->mutable_query();
+    v1::ToWorker to_worker;
+    v1::Query* query = to_worker.mutable_query();
     query->set_id(next_query_id_++);
     query->set_iteration(state_.iteration());
     block.SerializeToString(query->mutable_payload());
-    in_flight_[w] = message;
     slot.outstanding = query->id();
     slot.query_iteration = query->iteration();
     slot.sent_at = SteadyNow();
     if (options_.observer != nullptr) {
       options_.observer->QuerySent(static_cast<int64_t>(query->payload().size()));
     }
+    auto message = std::make_shared<const Outgoing>(std::move(to_worker));
+    in_flight_[w] = message;
     slot.link->Send(std::move(message));
   }
 }
@@ -203,7 +204,7 @@ absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<i
   // The query is made at the iteration this step reaches (the state counts it below).
   previous_query_ = std::exchange(last_query_, NewQuery(std::move(query), state_.iteration() + 1));
   last_staleness_ = staleness;
-  const v1::ToWorker& previous = *previous_query_;
+  const Outgoing& previous = *previous_query_;
   RunState::StepInfo info;
   info.time_s = Elapsed();
   // The distance costs a pass over two queries: only when a rule needs it.

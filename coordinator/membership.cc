@@ -151,7 +151,7 @@ void Run::Drop(int w, const WorkerPool::Loss& loss, const std::string& what) {
   if (task_pool_ && in_flight_[w] != nullptr) {
     // Its unfinished tasks go back to the front of the queue, in order.
     v1::TaskBlock block;
-    block.ParseFromString(in_flight_[w]->query().payload());
+    block.ParseFromString(in_flight_[w]->message().query().payload());
     for (int i = block.items_size() - 1; i >= 0; --i) tasks_.push_front(block.items(i));
     in_flight_[w].reset();
     Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));

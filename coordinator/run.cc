@@ -120,9 +120,9 @@ absl::Status Run::Prepare() {
   return absl::OkStatus();
 }
 
-std::shared_ptr<const v1::ToWorker> Run::SetupMessage(int w) const {
-  auto message = std::make_shared<v1::ToWorker>();
-  v1::Setup* setup = message->mutable_setup();
+std::shared_ptr<const Outgoing> Run::SetupMessage(int w) const {
+  v1::ToWorker message;
+  v1::Setup* setup = message.mutable_setup();
   setup->set_run_id(recorder_.path());
   *setup->mutable_algorithm() = config_.algorithm();
   *setup->mutable_problem() = config_.problem();
@@ -140,7 +140,7 @@ std::shared_ptr<const v1::ToWorker> Run::SetupMessage(int w) const {
   for (v1::PluginIdentity& identity : PluginIdentities(config_.algorithm(), config_.problem())) {
     *setup->add_plugins() = std::move(identity);
   }
-  return message;
+  return std::make_shared<const Outgoing>(std::move(message));
 }
 
 absl::Status Run::SetUp() {
@@ -265,23 +265,24 @@ absl::StatusOr<bool> Run::AcceptAnswer(const Event& event) {
   return true;
 }
 
-std::shared_ptr<const v1::ToWorker> Run::NewQuery(std::string payload, int64_t iteration) {
-  auto message = std::make_shared<v1::ToWorker>();
-  v1::Query* query = message->mutable_query();
+std::shared_ptr<const Outgoing> Run::NewQuery(std::string payload, int64_t iteration) {
+  v1::ToWorker message;
+  v1::Query* query = message.mutable_query();
   query->set_id(next_query_id_++);
   query->set_iteration(iteration);
   *query->mutable_payload() = std::move(payload);
-  return message;
+  return std::make_shared<const Outgoing>(std::move(message));
 }
 
 void Run::SendLatestQuery(int w) {
   WorkerSlot& slot = workers_[w];
-  slot.outstanding = last_query_->query().id();
-  slot.query_iteration = last_query_->query().iteration();
+  const v1::Query& query = last_query_->message().query();
+  slot.outstanding = query.id();
+  slot.query_iteration = query.iteration();
   slot.sent_at = SteadyNow();
   slot.link->Send(last_query_);
   if (options_.observer != nullptr) {
-    options_.observer->QuerySent(static_cast<int64_t>(last_query_->query().payload().size()));
+    options_.observer->QuerySent(static_cast<int64_t>(query.payload().size()));
   }
 }
 
@@ -296,7 +297,8 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
   step.origin = origin;
   step.staleness = staleness;
   // The query stays in its message (shared with the links), not copied.
-  std::shared_ptr<const std::string> query(last_query_, &last_query_->query().payload());
+  std::shared_ptr<const std::string> query(last_query_,
+                                           &last_query_->message().query().payload());
   RETURN_IF_ERROR(recorder_.Save(step, std::move(query), answers, *central_));
   if (options_.listener != nullptr) {
     RecordRow row;
@@ -312,9 +314,9 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
   return absl::OkStatus();
 }
 
-std::optional<double> Run::Precision(const v1::ToWorker& previous) {
-  const std::string& now = last_query_->query().payload();
-  const std::string& before = previous.query().payload();
+std::optional<double> Run::Precision(const Outgoing& previous) {
+  const std::string& now = last_query_->message().query().payload();
+  const std::string& before = previous.message().query().payload();
   if (std::optional<double> own = algorithm_->Precision(now, before)) return own;
   if (!dense_queries_ || now.size() != before.size()) return std::nullopt;
   // An expression over the two payloads: no temporary vector.

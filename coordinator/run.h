@@ -69,7 +69,7 @@ class Run {
 
   absl::Status Prepare();
 
-  std::shared_ptr<const v1::ToWorker> SetupMessage(int w) const;
+  std::shared_ptr<const Outgoing> SetupMessage(int w) const;
 
   absl::Status SetUp();
 
@@ -155,7 +155,7 @@ class Run {
 
   // A query message made at central iteration `iteration`; every worker it goes
   // to answers under its id.
-  std::shared_ptr<const v1::ToWorker> NewQuery(std::string payload, int64_t iteration);
+  std::shared_ptr<const Outgoing> NewQuery(std::string payload, int64_t iteration);
 
   // Sends the latest central query to worker w. The message is shared, not copied,
   // by all its recipients.
@@ -167,7 +167,7 @@ class Run {
 
   // The algorithm's measure, or the configured norm of the difference between the
   // latest central query and `previous` (dense queries of one size only).
-  std::optional<double> Precision(const v1::ToWorker& previous);
+  std::optional<double> Precision(const Outgoing& previous);
 
   void ReportProgress(double now);
   // Tells the listener at once that the live slots changed (a loss, a leave, a fill).
@@ -195,8 +195,8 @@ class Run {
   double end_s_ = 0;     // Elapsed() when the loop ended
   absl::Time end_time_;  // SteadyNow() then
   uint64_t next_query_id_ = 1;
-  std::shared_ptr<const v1::ToWorker> last_query_;      // carries the latest central query
-  std::shared_ptr<const v1::ToWorker> previous_query_;  // and the one before
+  std::shared_ptr<const Outgoing> last_query_;      // carries the latest central query
+  std::shared_ptr<const Outgoing> previous_query_;  // and the one before
   std::optional<double> last_precision_;
   // The answer(s) of the latest central step and its staleness, for a final save
   // on the time limit.
@@ -205,7 +205,7 @@ class Run {
   // Task pool: tasks waiting for a worker, and the block each worker is on.
   const bool task_pool_ = algorithm_->uses_task_pool();
   std::deque<std::string> tasks_;
-  std::vector<std::shared_ptr<const v1::ToWorker>> in_flight_;  // by worker
+  std::vector<std::shared_ptr<const Outgoing>> in_flight_;  // by worker
   // Synchronous mode: the members of the current round and their answers so far.
   std::map<int, std::optional<v1::FromWorker>> round_;
   std::string stop_reason_;

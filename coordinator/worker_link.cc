@@ -13,7 +13,7 @@ int64_t SteadyNanos() { return absl::ToUnixNanos(SteadyNow()); }
 
 }  // namespace
 
-WorkerLink::WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events)
+WorkerLink::WorkerLink(int worker, int link_id, grpc::GenericStub* stub, EventQueue* events)
     : worker_(worker),
       link_id_(link_id),
       stub_(stub),
@@ -25,25 +25,27 @@ absl::Time WorkerLink::last_received() const {
 }
 
 void WorkerLink::SendHeartbeat() {
-  static const auto* const heartbeat = new std::shared_ptr<const v1::ToWorker>([] {
-    auto message = std::make_shared<v1::ToWorker>();
-    message->mutable_heartbeat();
-    return message;
+  static const auto* const heartbeat = new std::shared_ptr<const Outgoing>([] {
+    v1::ToWorker message;
+    message.mutable_heartbeat();
+    return std::make_shared<const Outgoing>(std::move(message));
   }());
+  grpc::ByteBuffer bytes = (*heartbeat)->Bytes();
   absl::MutexLock lock(&mu_);
   // Not before the Setup (rule 1); behind a large message a heartbeat would only
   // add to the queue.
   if (!started_ || closing_ || broken_ || outbox_.size() > 1) return;
-  WriteLocked(*heartbeat);
+  WriteLocked(std::move(bytes));
 }
 
-void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
-  stub_->async()->Session(&context_, this);
+void WorkerLink::Start(std::shared_ptr<const Outgoing> first) {
+  stub_->PrepareBidiStreamingCall(&context_, "/aia.v1.Worker/Session", grpc::StubOptions(), this);
+  grpc::ByteBuffer bytes = first->Bytes();
   {
     absl::MutexLock lock(&mu_);
     ++requests_;  // the Setup
     started_ = true;
-    WriteLocked(std::move(first));
+    WriteLocked(std::move(bytes));
   }
   StartRead(&incoming_);
   // Writes are started from the central loop, outside reactions: hold the call
@@ -52,11 +54,12 @@ void WorkerLink::Start(std::shared_ptr<const v1::ToWorker> first) {
   StartCall();
 }
 
-void WorkerLink::Send(std::shared_ptr<const v1::ToWorker> message) {
+void WorkerLink::Send(std::shared_ptr<const Outgoing> message) {
+  grpc::ByteBuffer bytes = message->Bytes();  // outside the lock
   absl::MutexLock lock(&mu_);
   if (closing_ || broken_) return;
-  if (message->has_query()) ++requests_;
-  WriteLocked(std::move(message));
+  if (message->message().has_query()) ++requests_;
+  WriteLocked(std::move(bytes));
 }
 
 void WorkerLink::Close() {
@@ -84,9 +87,9 @@ bool WorkerLink::AwaitDone(absl::Time deadline) {
   return AwaitSteady(mu_, absl::Condition(&done), deadline);
 }
 
-void WorkerLink::WriteLocked(std::shared_ptr<const v1::ToWorker> message) {
+void WorkerLink::WriteLocked(grpc::ByteBuffer bytes) {
   if (broken_) return;
-  if (const auto* next = outbox_.Push(std::move(message))) StartWrite(next->get());
+  if (const grpc::ByteBuffer* next = outbox_.Push(std::move(bytes))) StartWrite(next);
 }
 
 void WorkerLink::MaybeWritesDoneLocked() {
@@ -105,13 +108,26 @@ void WorkerLink::OnReadDone(bool ok) {
     return;
   }
   last_received_ns_.store(SteadyNanos(), std::memory_order_relaxed);
-  if (incoming_.has_heartbeat()) {
-    StartRead(&incoming_);
-    return;
-  }
   Event event;
   event.worker = worker_;
   event.link_id = link_id_;
+  // Parsed here, on gRPC's thread, as a typed stream would.
+  const bool parsed =
+      grpc::SerializationTraits<v1::FromWorker>::Deserialize(&incoming_, &event.message).ok();
+  incoming_.Clear();
+  if (parsed && event.message.has_heartbeat()) {
+    StartRead(&incoming_);
+    return;
+  }
+  if (!parsed) {
+    event.message.Clear();
+    event.message.mutable_error()->set_reason(
+        "sent a message that is not an aia.v1.FromWorker (proto/worker.proto)");
+    event.message.mutable_error()->set_code(static_cast<int>(grpc::StatusCode::INTERNAL));
+    events_->Push(std::move(event));
+    context_.TryCancel();
+    return;  // no more reads; OnDone follows the cancellation
+  }
   {
     // A reply a request, and one Error at any time (rules 2 to 6): a worker that
     // sends more is cut off, so that it cannot grow the coordinator's queue.
@@ -126,8 +142,6 @@ void WorkerLink::OnReadDone(bool ok) {
       return;  // no more reads; OnDone follows the cancellation
     }
   }
-  event.message = std::move(incoming_);
-  incoming_.Clear();
   events_->Push(std::move(event));
   StartRead(&incoming_);
 }
@@ -140,8 +154,8 @@ void WorkerLink::OnWriteDone(bool ok) {
     outbox_.Done();
     return;
   }
-  if (const auto* next = outbox_.Done()) {
-    StartWrite(next->get());
+  if (const grpc::ByteBuffer* next = outbox_.Done()) {
+    StartWrite(next);
   } else {
     MaybeWritesDoneLocked();
   }

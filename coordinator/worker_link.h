@@ -3,7 +3,10 @@
 //
 // gRPC's threads run the reactions: they decode each FromWorker message and push
 // it as an Event; they never wait for the central loop. The central loop sends
-// with Send(), which queues the message and keeps one write in flight.
+// with Send(), which queues the message's wire form (Outgoing::Bytes(), made
+// before the lock: one serialization for every link that sends it) and keeps one
+// write in flight. The stream is aia.v1.Worker/Session through a generic stub, so
+// that what is written is those bytes, not a message gRPC serializes again.
 //
 // Lifetime: Start() once; Close() once when the run no longer needs the worker
 // (sends Stop-then-half-close if asked); AwaitDone() before destroying the link.
@@ -26,18 +29,21 @@
 #include "absl/time/time.h"
 #include "base/write_queue.h"
 #include "coordinator/link.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/worker.grpc.pb.h"
 
 namespace aia {
 
-class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorker, v1::FromWorker> {
+class WorkerLink final : public Link,
+                         public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  // `worker` and `link_id` are reported in events; `events` must outlive the link.
-  WorkerLink(int worker, int link_id, v1::Worker::Stub* stub, EventQueue* events);
+  // `worker` and `link_id` are reported in events; `stub` (on the worker's
+  // channel) and `events` must outlive the link.
+  WorkerLink(int worker, int link_id, grpc::GenericStub* stub, EventQueue* events);
 
-  void Start(std::shared_ptr<const v1::ToWorker> first) override;
-  void Send(std::shared_ptr<const v1::ToWorker> message) override;
+  void Start(std::shared_ptr<const Outgoing> first) override;
+  void Send(std::shared_ptr<const Outgoing> message) override;
   void Close() override;
   void Cancel() override;
   bool AwaitDone(absl::Time deadline) override;
@@ -50,7 +56,7 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
 
  private:
   // Queues `message`, writing it at once if no write is in flight.
-  void WriteLocked(std::shared_ptr<const v1::ToWorker> message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteLocked(grpc::ByteBuffer bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Half-closes once closing and nothing is left to write.
   void MaybeWritesDoneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Lets the call end (OnDone) once its operations are done; idempotent.
@@ -58,15 +64,15 @@ class WorkerLink final : public Link, public grpc::ClientBidiReactor<v1::ToWorke
 
   const int worker_;
   const int link_id_;
-  v1::Worker::Stub* const stub_;
+  grpc::GenericStub* const stub_;
   EventQueue* const events_;
   grpc::ClientContext context_;
-  v1::FromWorker incoming_;  // the read in flight; touched by reactions only
+  grpc::ByteBuffer incoming_;  // the read in flight; touched by reactions only
   // SteadyNow() of the last message received, in nanoseconds since its epoch.
   std::atomic<int64_t> last_received_ns_;
 
   absl::Mutex mu_;
-  WriteQueue<std::shared_ptr<const v1::ToWorker>> outbox_ ABSL_GUARDED_BY(mu_);
+  WriteQueue<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;  // the stream exists and has the Setup
   int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;  // Setup and queries sent
   int64_t replies_ ABSL_GUARDED_BY(mu_) = 0;   // messages received but heartbeats

@@ -127,7 +127,7 @@ std::string WorkerPool::ConnectFailure(int w, bool timed_out) const {
   return cause;
 }
 
-void WorkerPool::OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup) {
+void WorkerPool::OpenLink(int w, std::shared_ptr<const Outgoing> setup) {
   WorkerSlot& slot = slots_[w];
   ++slot.link_id;
   if (options_.in_process) {
@@ -137,7 +137,7 @@ void WorkerPool::OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup) {
     heartbeats_.Add(slot.link.get());
   } else {
     if (slot.channel == nullptr) slot.channel = NewChannel(w);
-    slot.stub = v1::Worker::NewStub(slot.channel);
+    slot.stub = std::make_unique<grpc::GenericStub>(slot.channel);
     auto link = std::make_unique<WorkerLink>(w, slot.link_id, slot.stub.get(), &events_);
     heartbeats_.Add(link.get());
     slot.link = std::move(link);
@@ -173,7 +173,7 @@ void WorkerPool::Release(int w, const std::string& cause) {
   slot.channel = nullptr;  // a retired link keeps its own reference
 }
 
-int WorkerPool::Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int w)>& setup) {
+int WorkerPool::Fill(const std::function<std::shared_ptr<const Outgoing>(int w)>& setup) {
   int filled = 0;
   for (int w = 0; w < count(); ++w) {
     WorkerSlot& slot = slots_[w];
@@ -191,7 +191,7 @@ int WorkerPool::Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int
 }
 
 std::optional<std::string> WorkerPool::TryFill(
-    int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup) {
+    int w, absl::Time now, const std::function<std::shared_ptr<const Outgoing>()>& setup) {
   WorkerSlot& slot = slots_[w];
   if (options_.source == nullptr) return std::nullopt;
   if (slot.state != WorkerState::kVacant &&
@@ -269,7 +269,7 @@ std::string WorkerPool::Silence(int w, absl::Time now) const {
 }
 
 std::optional<std::string> WorkerPool::TryRejoin(
-    int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup) {
+    int w, absl::Time now, const std::function<std::shared_ptr<const Outgoing>()>& setup) {
   WorkerSlot& slot = slots_[w];
   if (slot.state != WorkerState::kLost || options_.source != nullptr) return std::nullopt;
   if (slot.rejoining) {
@@ -311,8 +311,9 @@ absl::Time WorkerPool::NextWakeup() const {
 }
 
 void WorkerPool::Shutdown(const std::string& reason, absl::Time end_time) {
-  auto stop = std::make_shared<v1::ToWorker>();
-  stop->mutable_stop()->set_reason(reason);
+  v1::ToWorker message;
+  message.mutable_stop()->set_reason(reason);
+  const auto stop = std::make_shared<const Outgoing>(std::move(message));
   for (WorkerSlot& slot : slots_) {
     if (slot.link == nullptr) continue;
     if (slot.state != WorkerState::kRunning) {

@@ -42,6 +42,7 @@
 #include "coordinator/heartbeats.h"
 #include "coordinator/worker_link.h"
 #include "coordinator/worker_source.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/worker.grpc.pb.h"
 
@@ -67,7 +68,7 @@ struct WorkerSlot {
   std::string address;
   WorkerState state = WorkerState::kConnecting;
   std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Worker::Stub> stub;
+  std::unique_ptr<grpc::GenericStub> stub;
   std::unique_ptr<Link> link;
   int link_id = 0;
   int64_t rows = 0;
@@ -135,19 +136,19 @@ class WorkerPool {
   absl::StatusOr<std::vector<std::pair<int, std::string>>> Connect();
 
   // Opens a new link to worker w and sends `setup` first.
-  void OpenLink(int w, std::shared_ptr<const v1::ToWorker> setup);
+  void OpenLink(int w, std::shared_ptr<const Outgoing> setup);
 
   bool has_source() const { return options_.source != nullptr; }
   // Source: fills every vacant slot the source has a worker for now, and opens
   // their links (state kConnecting). Returns how many it filled.
-  int Fill(const std::function<std::shared_ptr<const v1::ToWorker>(int w)>& setup);
+  int Fill(const std::function<std::shared_ptr<const Outgoing>(int w)>& setup);
   // Source, while the run goes on: for a free slot w (vacant, or lost), takes a
   // worker when one is free (at most every 100 ms for the slot) and opens its
   // link; the slot then sets up like a rejoin (rejoining, until its Ready).
   // Returns the cause when a fill under way got no Ready within
   // limits.setup_timeout_s (the caller loses it, which frees the slot again).
   std::optional<std::string> TryFill(
-      int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup);
+      int w, absl::Time now, const std::function<std::shared_ptr<const Outgoing>()>& setup);
 
   struct Loss {
     bool was_running = false;    // it was answering queries
@@ -170,7 +171,7 @@ class WorkerPool {
   // under way got no Ready within limits.setup_timeout_s (the caller loses it
   // again, which schedules the next attempt).
   std::optional<std::string> TryRejoin(
-      int w, absl::Time now, const std::function<std::shared_ptr<const v1::ToWorker>()>& setup);
+      int w, absl::Time now, const std::function<std::shared_ptr<const Outgoing>()>& setup);
 
   // The earliest deadline the pool keeps (silence, rejoin), as a SteadyNow() time.
   absl::Time NextWakeup() const;
@@ -185,7 +186,7 @@ class WorkerPool {
   // A link replaced or abandoned, kept until its stream has ended.
   struct RetiredLink {
     std::shared_ptr<grpc::Channel> channel;
-    std::unique_ptr<v1::Worker::Stub> stub;
+    std::unique_ptr<grpc::GenericStub> stub;
     std::unique_ptr<Link> link;
   };
 

@@ -57,7 +57,8 @@ class RefusedWatch final : public grpc::ServerWriteReactor<v1::RunUpdate> {
 
 }  // namespace
 
-class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
+class CoordinatorService::Impl final
+    : public CoordinatorCallbackService {
  public:
   explicit Impl(const Options& options)
       : options_(options), directory_(DirectoryOptions(options, this)) {}
@@ -84,7 +85,7 @@ class CoordinatorService::Impl final : public v1::Coordinator::CallbackService {
   grpc::ServerUnaryReactor* ListWorkers(grpc::CallbackServerContext* context,
                                         const v1::ListWorkersRequest* request,
                                         v1::ListWorkersResponse* response) override;
-  grpc::ServerBidiReactor<v1::FromWorker, v1::ToWorker>* Join(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Join(
       grpc::CallbackServerContext* context) override {
     return JoinStream::Create(context, &directory_);
   }

@@ -10,11 +10,12 @@
 
 namespace aia {
 
-class JoinListener::Impl final : public v1::Coordinator::CallbackService {
+class JoinListener::Impl final
+    : public CoordinatorCallbackService {
  public:
   explicit Impl(const Options& options) : options_(options), directory_(DirectoryOptions(options)) {}
 
-  grpc::ServerBidiReactor<v1::FromWorker, v1::ToWorker>* Join(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Join(
       grpc::CallbackServerContext* context) override {
     return JoinStream::Create(context, &directory_);
   }

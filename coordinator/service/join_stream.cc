@@ -21,10 +21,10 @@ class JoinedLink final : public Link {
       : stream_(std::move(stream)), slot_(slot), link_id_(link_id), events_(events) {}
   ~JoinedLink() override { stream_->Cancel(); }
 
-  void Start(std::shared_ptr<const v1::ToWorker> first) override {
+  void Start(std::shared_ptr<const Outgoing> first) override {
     stream_->StartSession(slot_, link_id_, events_, std::move(first));
   }
-  void Send(std::shared_ptr<const v1::ToWorker> message) override {
+  void Send(std::shared_ptr<const Outgoing> message) override {
     stream_->Send(std::move(message));
   }
   void Close() override { stream_->Close(); }
@@ -54,7 +54,7 @@ void ConfigureJoinServer(grpc::ServerBuilder& builder, int64_t max_message_bytes
 JoinStream* JoinStream::Create(grpc::CallbackServerContext* context, JoinPool* pool) {
   auto stream = std::make_shared<JoinStream>(context, pool);
   stream->self_ = stream;
-  stream->StartRead(&stream->incoming_);
+  stream->StartRead(&stream->incoming_bytes_);
   return stream.get();
 }
 
@@ -70,7 +70,8 @@ std::unique_ptr<Link> JoinStream::OpenLink(std::shared_ptr<JoinStream> stream, i
 }
 
 void JoinStream::StartSession(int slot, int link_id, EventQueue* events,
-                              std::shared_ptr<const v1::ToWorker> setup) {
+                              std::shared_ptr<const Outgoing> setup) {
+  grpc::ByteBuffer bytes = setup->Bytes();
   absl::MutexLock lock(&mu_);
   slot_ = slot;
   link_id_ = link_id;
@@ -85,28 +86,30 @@ void JoinStream::StartSession(int slot, int link_id, EventQueue* events,
     return;
   }
   ++requests_;
-  WriteLocked(std::move(setup));
+  WriteLocked(std::move(bytes));
 }
 
-void JoinStream::Send(std::shared_ptr<const v1::ToWorker> message) {
+void JoinStream::Send(std::shared_ptr<const Outgoing> message) {
+  grpc::ByteBuffer bytes = message->Bytes();  // outside the lock
   absl::MutexLock lock(&mu_);
   if (closing_ || broken_ || finish_pending_) return;
-  if (message->has_query()) ++requests_;
-  WriteLocked(std::move(message));
+  if (message->message().has_query()) ++requests_;
+  WriteLocked(std::move(bytes));
 }
 
 void JoinStream::SendHeartbeat() {
-  static const auto* const heartbeat = new std::shared_ptr<const v1::ToWorker>([] {
-    auto message = std::make_shared<v1::ToWorker>();
-    message->mutable_heartbeat();
-    return message;
+  static const auto* const heartbeat = new std::shared_ptr<const Outgoing>([] {
+    v1::ToWorker message;
+    message.mutable_heartbeat();
+    return std::make_shared<const Outgoing>(std::move(message));
   }());
+  grpc::ByteBuffer bytes = (*heartbeat)->Bytes();
   absl::MutexLock lock(&mu_);
   if (phase_ != Phase::kSession || requests_ == 0 || closing_ || broken_ || finish_pending_ ||
       outbox_.size() > 1) {
     return;
   }
-  WriteLocked(*heartbeat);
+  WriteLocked(std::move(bytes));
 }
 
 void JoinStream::Close() {
@@ -133,9 +136,9 @@ absl::Time JoinStream::last_received() const {
   return absl::FromUnixNanos(last_received_ns_.load(std::memory_order_relaxed));
 }
 
-void JoinStream::WriteLocked(std::shared_ptr<const v1::ToWorker> message) {
+void JoinStream::WriteLocked(grpc::ByteBuffer bytes) {
   if (broken_) return;
-  if (const auto* next = outbox_.Push(std::move(message))) StartWrite(next->get());
+  if (const grpc::ByteBuffer* next = outbox_.Push(std::move(bytes))) StartWrite(next);
 }
 
 void JoinStream::FinishLocked(const grpc::Status& status) {
@@ -168,6 +171,19 @@ void JoinStream::OnReadDone(bool ok) {
     return;
   }
   last_received_ns_.store(SteadyNanos(), std::memory_order_relaxed);
+  incoming_.Clear();
+  if (!grpc::SerializationTraits<v1::FromWorker>::Deserialize(&incoming_bytes_, &incoming_).ok()) {
+    if (phase_ == Phase::kSession) {
+      Event event;
+      event.message.mutable_error()->set_reason(
+          "sent a message that is not an aia.v1.FromWorker (proto/worker.proto)");
+      event.message.mutable_error()->set_code(static_cast<int>(grpc::StatusCode::INTERNAL));
+      PushLocked(std::move(event));
+    }
+    FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "a message that is not an aia.v1.FromWorker"));
+    return;
+  }
   switch (phase_) {
     case Phase::kOffer: {
       if (!incoming_.has_offer()) {
@@ -213,7 +229,7 @@ void JoinStream::OnReadDone(bool ok) {
       break;
     }
   }
-  StartRead(&incoming_);
+  StartRead(&incoming_bytes_);
 }
 
 void JoinStream::OnWriteDone(bool ok) {
@@ -226,8 +242,8 @@ void JoinStream::OnWriteDone(bool ok) {
     MaybeFinishLocked();
     return;
   }
-  if (const auto* next = outbox_.Done()) {
-    StartWrite(next->get());
+  if (const grpc::ByteBuffer* next = outbox_.Done()) {
+    StartWrite(next);
   } else {
     MaybeFinishLocked();
   }

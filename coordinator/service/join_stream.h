@@ -39,6 +39,14 @@ class JoinStream;
 // each side finds a connection that is gone.
 void ConfigureJoinServer(grpc::ServerBuilder& builder, int64_t max_message_bytes);
 
+// aia.v1.Coordinator with every method a callback and Join raw (ByteBuffers, as
+// JoinStream serves it): the base of the services that take Join streams.
+using CoordinatorCallbackService = v1::Coordinator::WithCallbackMethod_SubmitRun<
+    v1::Coordinator::WithCallbackMethod_WatchRun<v1::Coordinator::WithCallbackMethod_CancelRun<
+        v1::Coordinator::WithCallbackMethod_ListRuns<v1::Coordinator::WithCallbackMethod_GetRun<
+            v1::Coordinator::WithCallbackMethod_ListWorkers<
+                v1::Coordinator::WithRawCallbackMethod_Join<v1::Coordinator::Service>>>>>>>;
+
 // Where joined workers wait (the service's WorkerDirectory).
 class JoinPool {
  public:
@@ -49,7 +57,10 @@ class JoinPool {
   virtual void Gone(JoinStream* stream) = 0;
 };
 
-class JoinStream final : public grpc::ServerBidiReactor<v1::FromWorker, v1::ToWorker>,
+// The stream is served raw (ByteBuffers; the services derive from
+// WithRawCallbackMethod_Join): messages to the worker are written as their
+// Outgoing::Bytes(), serialized once for every stream that sends them.
+class JoinStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                          public std::enable_shared_from_this<JoinStream> {
  public:
   // A new stream (it owns itself until its call is done), reading the Offer;
@@ -79,14 +90,14 @@ class JoinStream final : public grpc::ServerBidiReactor<v1::FromWorker, v1::ToWo
   enum class Phase { kOffer, kWaiting, kSession };
 
   void StartSession(int slot, int link_id, EventQueue* events,
-                    std::shared_ptr<const v1::ToWorker> setup);
-  void Send(std::shared_ptr<const v1::ToWorker> message);
+                    std::shared_ptr<const Outgoing> setup);
+  void Send(std::shared_ptr<const Outgoing> message);
   void Close();
   bool AwaitDone(absl::Time deadline);
   absl::Time last_received() const;
   void SendHeartbeat();
 
-  void WriteLocked(std::shared_ptr<const v1::ToWorker> message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteLocked(grpc::ByteBuffer bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the call with `status` once no write is in flight.
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -95,7 +106,8 @@ class JoinStream final : public grpc::ServerBidiReactor<v1::FromWorker, v1::ToWo
   grpc::CallbackServerContext* const context_;
   JoinPool* const pool_;
   const std::string peer_;
-  v1::FromWorker incoming_;  // the read in flight; touched by reactions only
+  grpc::ByteBuffer incoming_bytes_;  // the read in flight; touched by reactions only
+  v1::FromWorker incoming_;          // what it held
   std::atomic<int64_t> last_received_ns_;
   std::shared_ptr<JoinStream> self_;  // until OnDone
 
@@ -104,7 +116,7 @@ class JoinStream final : public grpc::ServerBidiReactor<v1::FromWorker, v1::ToWo
   int slot_ ABSL_GUARDED_BY(mu_) = -1;
   int link_id_ ABSL_GUARDED_BY(mu_) = 0;
   EventQueue* events_ ABSL_GUARDED_BY(mu_) = nullptr;
-  WriteQueue<std::shared_ptr<const v1::ToWorker>> outbox_ ABSL_GUARDED_BY(mu_);
+  WriteQueue<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);
   int64_t requests_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t replies_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;     // the run sent its last message
