@@ -73,6 +73,10 @@ struct WorkerInfo {
   int64_t rows = 0;  // data rows in its shard
 };
 
+// Work a task-pool algorithm does off the central thread; its result is more
+// tasks (Algorithm::TakeBackgroundWork).
+using BackgroundJob = std::function<absl::StatusOr<std::vector<std::string>>()>;
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -130,6 +134,13 @@ class Algorithm {
   virtual absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer,
                                                               const AnswerInfo& from,
                                                               const Problem& central);
+  // Work the last UpdateTask left to do off the central thread (a master
+  // problem's solve), or null. The engine asks after each UpdateTask and runs it
+  // on a thread of its own while the tasks already queued keep going to idle
+  // workers; until it is done the algorithm is not called (answers that arrive
+  // wait, and are applied after it in arrival order). The tasks it returns join
+  // the queue; StopNow() is asked again once it is done.
+  virtual BackgroundJob TakeBackgroundWork() { return nullptr; }
   // The query the history saves (a candidate, an incumbent), encoded as
   // history_query_type() says.
   virtual std::string HistoryQuery() const { return std::string(); }

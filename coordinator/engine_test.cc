@@ -5,6 +5,7 @@
 #include "coordinator/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "algorithms/typed_algorithm.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -322,6 +324,106 @@ TEST(EngineTaskPool, LostWorkersTasksGoBackToTheQueue) {
   EXPECT_THAT(summary, HasSubstr("\"sum\": 2470"));
   EXPECT_THAT(summary, HasSubstr("\"bad_iterations\": 0"));
   EXPECT_THAT(ReadFile(options.out_dir + "/workers.csv"), HasSubstr("worker 1 breaks on purpose"));
+}
+
+
+// Background work: the first task answer leaves work that waits (up to 10 s)
+// until two more tasks have been answered by the workers meanwhile, then adds two
+// tasks. The central steps must never overlap the work, and the answers that came
+// during it must be applied after it, in the order the workers gave them.
+struct BackgroundTrace {
+  absl::Mutex mu;
+  std::vector<int64_t> answered ABSL_GUARDED_BY(mu);  // by the workers, in order
+  std::vector<int64_t> applied;                       // by the central steps, in order
+  std::atomic<bool> working{false};
+  int64_t overlaps = 0;  // central steps while the work ran
+};
+BackgroundTrace& Trace() {
+  static auto* trace = new BackgroundTrace();
+  return *trace;
+}
+
+class BackgroundTasks : public Algorithm {
+ public:
+  std::string query_type() const override { return "text"; }
+  std::string answer_type() const override { return "text"; }
+  std::string history_query_type() const override { return std::string(kDenseVectorType); }
+  bool uses_task_pool() const override { return true; }
+  absl::StatusOr<std::string> Initialize(const Problem& central) override {
+    return Codec<Vector>::Encode(Vector::Zero(central.dimension()));
+  }
+  absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem&) override {
+    std::vector<std::string> tasks;
+    for (int k = 0; k < 6; ++k) tasks.push_back(absl::StrCat(k));
+    return tasks;
+  }
+  absl::StatusOr<std::vector<std::string>> UpdateTask(absl::string_view answer, const AnswerInfo&,
+                                                      const Problem&) override {
+    if (Trace().working) ++Trace().overlaps;
+    int64_t k = 0;
+    if (!absl::SimpleAtoi(answer, &k)) return absl::DataLossError("bad answer");
+    Trace().applied.push_back(k);
+    pending_ = k == 0;
+    return std::vector<std::string>();
+  }
+  BackgroundJob TakeBackgroundWork() override {
+    if (!pending_) return nullptr;
+    pending_ = false;
+    // Counted from now: the work starts on its thread a little later.
+    size_t start = 0;
+    {
+      absl::MutexLock lock(&Trace().mu);
+      start = Trace().answered.size();
+    }
+    Trace().working = true;
+    return [start]() -> absl::StatusOr<std::vector<std::string>> {
+      BackgroundTrace& trace = Trace();
+      absl::MutexLock lock(&trace.mu);
+      auto two_more = [&trace, start]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(trace.mu) {
+        return trace.answered.size() >= start + 2;
+      };
+      const bool busy = trace.mu.AwaitWithTimeout(absl::Condition(&two_more), absl::Seconds(10));
+      trace.working = false;
+      if (!busy) return absl::DeadlineExceededError("no task was answered during the work");
+      return std::vector<std::string>{"10", "11"};
+    };
+  }
+  bool StopNow() override { return Trace().applied.size() == 8; }
+  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+                                     const Problem&) override {
+    return absl::UnimplementedError("task pool");
+  }
+  absl::StatusOr<std::string> Answer(absl::string_view task, Problem&) override {
+    int64_t k = 0;
+    if (!absl::SimpleAtoi(task, &k)) return absl::InvalidArgumentError("bad task");
+    absl::MutexLock lock(&Trace().mu);
+    Trace().answered.push_back(k);
+    return std::string(task);
+  }
+  std::string HistoryQuery() const override { return Codec<Vector>::Encode(Vector::Zero(3)); }
+
+ private:
+  bool pending_ = false;
+};
+
+AIA_REGISTER(AlgorithmRegistry(), "engine_test_background", [](const AlgorithmContext&) {
+  return absl::StatusOr<std::unique_ptr<Algorithm>>(std::make_unique<BackgroundTasks>());
+});
+
+TEST(EngineTaskPool, QueuedTasksGoOutWhileBackgroundWorkRunsAndAnswersWaitForIt) {
+  RunOptions options = ProbeRun("background", 5, v1::RunConfig::ASYNCHRONOUS);
+  options.config.mutable_algorithm()->set_name("engine_test_background");
+  absl::StatusOr<RunResult> result = RunCoordinator(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->status, "completed") << result->error;
+  EXPECT_EQ(result->stop_reason, "algorithm");
+  EXPECT_EQ(result->iterations, 8);
+  BackgroundTrace& trace = Trace();
+  EXPECT_EQ(trace.overlaps, 0);
+  absl::MutexLock lock(&trace.mu);
+  // The six tasks and the work's two, applied exactly in the order answered.
+  EXPECT_EQ(trace.applied, trace.answered);
+  EXPECT_EQ(trace.answered.size(), 8u);
 }
 
 }  // namespace

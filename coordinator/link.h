@@ -25,6 +25,7 @@ struct Event {
   enum class Kind {
     kMessage,  // `message` arrived from the worker
     kClosed,   // the stream ended with `status`
+    kWake,     // not from a worker: the central loop's own work (BackgroundWork) ended
   };
   Kind kind = Kind::kMessage;
   int worker = -1;

@@ -88,16 +88,40 @@ absl::Status Run::SynchronousLoop() {
 }
 
 absl::Status Run::TaskPoolLoop() {
+  background_ = std::make_unique<BackgroundWork>(&workers_.events());
+  const absl::Status status = TaskPoolSteps();
+  // The algorithm is called again after the loop (the final report): no work of
+  // its may still run.
+  if (background_->pending()) background_->Wait();
+  return status;
+}
+
+absl::Status Run::TaskPoolSteps() {
   while (true) {
+    if (background_->done()) {
+      RETURN_IF_ERROR(CollectBackground());
+      if (algorithm_->StopNow()) return StopWithoutStep("algorithm");
+    }
+    // The answers that waited, in arrival order, until one leaves work again.
+    while (!background_->pending() && !waiting_.empty()) {
+      const TaskAnswer task = std::move(waiting_.front());
+      waiting_.pop_front();
+      ASSIGN_OR_RETURN(const bool stop, ApplyTaskAnswer(task));
+      if (stop) return absl::OkStatus();
+    }
     Dispatch();
-    if (tasks_.empty() && std::none_of(in_flight_.begin(), in_flight_.end(),
-                                       [](const auto& block) { return block != nullptr; })) {
+    if (tasks_.empty() && !background_->pending() &&
+        std::none_of(in_flight_.begin(), in_flight_.end(),
+                     [](const auto& block) { return block != nullptr; })) {
       return absl::FailedPreconditionError(absl::StrCat("algorithm '", config_.algorithm().name(),
                                                         "' has no task left and did not stop"));
     }
     Event event;
     ASSIGN_OR_RETURN(const Wake wake, Wait(event));
-    if (wake == Wake::kTimeUp) return StopOnTime();
+    if (wake == Wake::kTimeUp) {
+      if (background_->pending()) RETURN_IF_ERROR(CollectBackground());
+      return StopOnTime();
+    }
     if (wake != Wake::kAnswer) continue;
     const int w = event.worker;
     v1::TaskBlock sent, answers;
@@ -109,27 +133,51 @@ absl::Status Run::TaskPoolLoop() {
                                         " tasks with a malformed block")));
       continue;
     }
-    in_flight_[w].reset();
-    for (int i = 0; i < answers.items_size(); ++i) {
-      const StepTimer timer(options_.observer);
-      // Every task of the block answers the query the block went out in.
-      const AnswerInfo from(w, workers_[w].query_iteration, state_.iteration());
-      absl::StatusOr<std::vector<std::string>> tasks =
-          algorithm_->UpdateTask(answers.items(i), from, *central_);
-      if (!tasks.ok()) {
-        return absl::Status(tasks.status().code(),
-                            absl::StrCat("central step on a task answer of ", Name(w),
-                                         " failed: ", tasks.status().message()));
-      }
-      for (std::string& task : *tasks) tasks_.push_back(std::move(task));
-      const std::vector<WorkerAnswer> step = {{w, answers.items(i)}};
-      ASSIGN_OR_RETURN(const bool stop,
-                       CentralStepDone(algorithm_->HistoryQuery(), {w}, step, from.staleness()));
-      if (stop) return absl::OkStatus();
+    in_flight_[w].reset();  // the worker is idle: Dispatch gives it the next tasks
+    // Every task of the block answers the query the block went out in.
+    for (std::string& answer : *answers.mutable_items()) {
+      waiting_.push_back({w, workers_[w].query_iteration, std::move(answer)});
     }
-    last_step_.clear();
-    last_step_.emplace_back(w, std::move(event.message));
   }
+}
+
+absl::StatusOr<bool> Run::ApplyTaskAnswer(const TaskAnswer& task) {
+  const int w = task.worker;
+  const AnswerInfo from(w, task.query_iteration, state_.iteration());
+  {
+    const StepTimer timer(options_.observer);
+    absl::StatusOr<std::vector<std::string>> tasks =
+        algorithm_->UpdateTask(task.answer, from, *central_);
+    if (!tasks.ok()) {
+      return absl::Status(tasks.status().code(),
+                          absl::StrCat("central step on a task answer of ", Name(w),
+                                       " failed: ", tasks.status().message()));
+    }
+    for (std::string& added : *tasks) tasks_.push_back(std::move(added));
+  }
+  const std::vector<WorkerAnswer> step = {{w, task.answer}};
+  ASSIGN_OR_RETURN(const bool stop,
+                   CentralStepDone(algorithm_->HistoryQuery(), {w}, step, from.staleness()));
+  last_step_.clear();
+  v1::FromWorker& last = last_step_.emplace_back(w, v1::FromWorker()).second;
+  last.mutable_answer()->set_payload(task.answer);
+  if (stop) return true;
+  if (BackgroundJob job = algorithm_->TakeBackgroundWork()) background_->Start(std::move(job));
+  return false;
+}
+
+absl::Status Run::CollectBackground() {
+  absl::StatusOr<std::vector<std::string>> tasks = background_->Collect();
+  if (!tasks.ok()) {
+    return absl::Status(tasks.status().code(), absl::StrCat("the algorithm's background work failed: ",
+                                                            tasks.status().message()));
+  }
+  for (std::string& added : *tasks) tasks_.push_back(std::move(added));
+  return absl::OkStatus();
+}
+
+void Run::AwaitBackground() {
+  if (background_ != nullptr && background_->pending()) background_->Wait();
 }
 
 void Run::Dispatch() {
@@ -226,8 +274,8 @@ absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<i
   return false;
 }
 
-absl::Status Run::StopOnTime() {
-  stop_reason_ = "time_s";
+absl::Status Run::StopWithoutStep(const std::string& reason) {
+  stop_reason_ = reason;
   // The final step is always saved.
   if (state_.last_saved_iteration() != state_.iteration()) {
     if (!last_precision_.has_value()) last_precision_ = Precision(*previous_query_);

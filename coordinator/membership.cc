@@ -52,6 +52,7 @@ absl::Status Run::Maintain() {
 }
 
 absl::Status Run::HandleEvent(const Event& event, const std::string& context) {
+  if (event.kind == Event::Kind::kWake) return absl::OkStatus();  // the loop looks itself
   const int w = event.worker;
   WorkerSlot& slot = workers_[w];
   if (event.link_id != slot.link_id) return absl::OkStatus();  // an old link's
@@ -116,6 +117,7 @@ absl::Status Run::HandleReady(int w, const v1::Ready& ready) {
   }
   slot.rejoining = false;
   state_.MarkRejoined(w);
+  AwaitBackground();
   algorithm_->OnWorkerRejoined(w);
   ReportMembership();
   if (fill) {
@@ -159,7 +161,10 @@ void Run::Drop(int w, const WorkerPool::Loss& loss, const std::string& what) {
   if (loss.rejoin_failed) return;
   if (state_.live(w)) state_.MarkLost(w);
   // (Workers lost during setup are announced after OnWorkersReady.)
-  if (loss.was_running && started_) algorithm_->OnWorkerLost(w);
+  if (loss.was_running && started_) {
+    AwaitBackground();
+    algorithm_->OnWorkerLost(w);
+  }
   Log(absl::StrCat(Name(w), " ", what));
   ReportMembership();
 }

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "algorithms/algorithm.h"
 #include "config/config.h"
+#include "coordinator/background_work.h"
 #include "coordinator/engine.h"
 #include "coordinator/link.h"
 #include "coordinator/progress.h"
@@ -110,8 +111,22 @@ class Run {
   absl::Status SynchronousLoop();
 
   // The task-pool loop: idle workers take the next tasks; each task's answer is
-  // one central step, which may add tasks.
+  // one central step, which may add tasks, or leave work to do off the central
+  // thread (BackgroundWork) while the queued tasks keep going out.
   absl::Status TaskPoolLoop();
+  absl::Status TaskPoolSteps();
+  // One task's answer as a central step; true if the run stops.
+  struct TaskAnswer {
+    int worker = 0;
+    int64_t query_iteration = 0;  // of the block it answers
+    std::string answer;
+  };
+  absl::StatusOr<bool> ApplyTaskAnswer(const TaskAnswer& task);
+  // The background work's tasks into the queue, once it is done (waits).
+  absl::Status CollectBackground();
+  // Waits for background work still running, before the algorithm is called
+  // from outside the loop (a loss, a rejoin).
+  void AwaitBackground();
 
   // Gives idle live workers the next tasks, up to block_size() each.
   void Dispatch();
@@ -130,7 +145,10 @@ class Run {
                                        const std::vector<WorkerAnswer>& answers,
                                        std::optional<int64_t> staleness);
 
-  absl::Status StopOnTime();
+  absl::Status StopOnTime() { return StopWithoutStep("time_s"); }
+  // Stops between central steps (the time limit, the algorithm after its
+  // background work), saving the last step if it was not.
+  absl::Status StopWithoutStep(const std::string& reason);
 
   static bool IsAnswer(const Event& event);
 
@@ -206,6 +224,10 @@ class Run {
   const bool task_pool_ = algorithm_->uses_task_pool();
   std::deque<std::string> tasks_;
   std::vector<std::shared_ptr<const Outgoing>> in_flight_;  // by worker
+  // The algorithm's work off the central thread, and the task answers that came
+  // while it ran (applied after it, in arrival order).
+  std::unique_ptr<BackgroundWork> background_;
+  std::deque<TaskAnswer> waiting_;
   // Synchronous mode: the members of the current round and their answers so far.
   std::map<int, std::optional<v1::FromWorker>> round_;
   std::string stop_reason_;

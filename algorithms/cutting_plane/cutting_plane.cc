@@ -159,11 +159,16 @@ class CuttingPlane : public Algorithm {
     }
     const bool trigger = tracker_.TaskBack(answer.candidate());
     if (tracker_.Complete(answer.candidate())) Completed(candidate);
-    std::vector<std::string> tasks;
-    if (trigger && !converged_) {
-      ASSIGN_OR_RETURN(tasks, NextCandidate());
-    }
-    return tasks;
+    // The master's solve makes the next candidate, off the central thread
+    // (TakeBackgroundWork): the tasks queued meanwhile keep workers busy.
+    if (trigger && !converged_) solve_pending_ = true;
+    return std::vector<std::string>();
+  }
+
+  BackgroundJob TakeBackgroundWork() override {
+    if (!solve_pending_) return nullptr;
+    solve_pending_ = false;
+    return [this] { return NextCandidate(); };
   }
 
   absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
@@ -364,6 +369,7 @@ class CuttingPlane : public Algorithm {
   int64_t evaluations_ = 0;
   int64_t feasibility_cuts_ = 0;
   bool converged_ = false;
+  bool solve_pending_ = false;  // a trigger came; the next solve is to run
 };
 
 absl::StatusOr<std::unique_ptr<Algorithm>> NewCuttingPlaneMethod(const AlgorithmContext& context,
