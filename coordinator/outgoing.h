@@ -4,7 +4,7 @@
 //
 // Bytes() gives the gRPC form, built outside any stream's lock: a copy of one
 // serialization made at the first call, whose slices every copy shares; for a
-// query with a large payload, no serialization at all — a few header bytes and
+// query with a payload of kZeroCopyBytes or more, no serialization at all — a few header bytes and
 // a slice that points at the payload itself, which keeps this message alive for
 // as long as gRPC holds it. So a broadcast of an 8 MB query costs no copy of it
 // on the coordinator, whatever the number of workers.
@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "absl/base/call_once.h"
+#include "base/wire_bytes.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "proto/worker.pb.h"
 
@@ -29,9 +30,6 @@ namespace aia {
 
 class Outgoing : public std::enable_shared_from_this<Outgoing> {
  public:
-  // Payloads from this size on are sent from their own memory, not copied.
-  static constexpr size_t kZeroCopyBytes = size_t{64} << 10;
-
   explicit Outgoing(v1::ToWorker message) : message_(std::move(message)) {}
   Outgoing(const Outgoing&) = delete;
   Outgoing& operator=(const Outgoing&) = delete;

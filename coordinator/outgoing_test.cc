@@ -37,8 +37,8 @@ v1::ToWorker Query(uint64_t id, int64_t iteration, size_t payload_bytes) {
 
 TEST(Outgoing, BytesAreWhatProtobufSerializes) {
   std::vector<v1::ToWorker> messages;
-  for (size_t bytes : {size_t{0}, size_t{80}, Outgoing::kZeroCopyBytes - 1,
-                       Outgoing::kZeroCopyBytes, size_t{8} << 20}) {
+  for (size_t bytes : {size_t{0}, size_t{80}, kZeroCopyBytes - 1,
+                       kZeroCopyBytes, size_t{8} << 20}) {
     messages.push_back(Query(7, 3, bytes));
     messages.push_back(Query(0, 0, bytes));                    // defaults left out
     messages.push_back(Query(~uint64_t{0}, -1, bytes));        // ten-byte varints

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/clock.h"
 #include "base/version.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/coordinator.grpc.pb.h"
 #include "worker/session_reactor.h"
@@ -52,7 +53,7 @@ class Joiner::Impl {
   Impl(const Options& options, SessionHost::Options host_options);
   ~Impl();
 
-  v1::Coordinator::Stub* stub() { return stub_.get(); }
+  grpc::GenericStub* stub() { return stub_.get(); }
   SessionHost& host() { return host_; }
   const std::string& target() const { return options_.target; }
   const v1::FromWorker& offer() const { return offer_; }
@@ -79,7 +80,7 @@ class Joiner::Impl {
   SessionHost host_;
   FromWorker offer_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Coordinator::Stub> stub_;
+  std::unique_ptr<grpc::GenericStub> stub_;
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
@@ -102,7 +103,7 @@ namespace {
 // taken before the call starts and released once the stream is ended, keeps gRPC
 // from finishing the call (OnDone) while the session's thread or the ticker may
 // still start a write from outside a reaction.
-class JoinReactor final : public grpc::ClientBidiReactor<FromWorker, ToWorker>,
+class JoinReactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                           public SessionReactor {
  public:
   JoinReactor(Joiner::Impl* joiner, int slot)
@@ -110,7 +111,8 @@ class JoinReactor final : public grpc::ClientBidiReactor<FromWorker, ToWorker>,
                        absl::StrCat("coordinator ", joiner->target())),
         joiner_(joiner),
         slot_(slot) {
-    joiner->stub()->async()->Join(&context_, this);
+    joiner->stub()->PrepareBidiStreamingCall(&context_, "/aia.v1.Coordinator/Join",
+                                             grpc::StubOptions(), this);
     AddHold();
     Begin(joiner->offer());
     StartCall();
@@ -124,8 +126,8 @@ class JoinReactor final : public grpc::ClientBidiReactor<FromWorker, ToWorker>,
   }
 
  private:
-  void StartReadOp(ToWorker* message) override { StartRead(message); }
-  void StartWriteOp(const FromWorker* message) override { StartWrite(message); }
+  void StartReadOp(grpc::ByteBuffer* bytes) override { StartRead(bytes); }
+  void StartWriteOp(const grpc::ByteBuffer* bytes) override { StartWrite(bytes); }
   void EndStreamOp(const grpc::Status&) override {
     StartWritesDone();
     RemoveHold();  // nothing is written after this
@@ -167,7 +169,7 @@ Joiner::Impl::Impl(const Options& options, SessionHost::Options host_options)
       options.target,
       options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials(),
       args);
-  stub_ = v1::Coordinator::NewStub(channel_);
+  stub_ = std::make_unique<grpc::GenericStub>(channel_);
 
   absl::MutexLock lock(&mu_);
   slots_.resize(options.sessions);

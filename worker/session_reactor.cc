@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/interrupt.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "worker/wire_form.h"
 #include "worker/session.h"
 
 namespace aia {
@@ -180,7 +182,7 @@ void SessionReactor::Begin(std::optional<FromWorker> first) {
   if (transport_ == Transport::kServer) ReportStartLocked();
   last_received_ = created_;
   if (first.has_value()) SendLocked(std::move(*first));
-  StartReadOp(&incoming_);
+  StartReadOp(&incoming_bytes_);
 }
 
 void SessionReactor::ReportStartLocked() {
@@ -205,13 +207,23 @@ void SessionReactor::ReadDone(bool ok) {
     MaybeFinishLocked();
     return;
   }
-  if (WorkerObserver* observer = host_->observer()) {
-    observer->Received(static_cast<int64_t>(incoming_.ByteSizeLong()));
-  }
+  const int64_t received = static_cast<int64_t>(incoming_bytes_.Length());
+  incoming_.Clear();
+  const bool parsed =
+      grpc::SerializationTraits<ToWorker>::Deserialize(&incoming_bytes_, &incoming_).ok();
+  if (WorkerObserver* observer = host_->observer()) observer->Received(received);
   last_received_ = SteadyNow();
   if (input_closed_ || finished_) return;  // ending, cancelled or broken
+  if (!parsed) {
+    if (!thread_started_) ReportStartLocked();
+    NoteEndLocked(SessionEnd::kError);
+    EndLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           "received a message that is not an aia.v1.ToWorker"),
+              /*send_error=*/true);
+    return;
+  }
   if (incoming_.has_heartbeat()) {
-    StartReadOp(&incoming_);
+    StartReadOp(&incoming_bytes_);
     return;
   }
   if (!thread_started_) {
@@ -249,7 +261,7 @@ void SessionReactor::ReadDone(bool ok) {
   inbox_.push_back(std::move(incoming_));
   incoming_.Clear();
   if (inbox_.size() < kInboxLimit) {
-    StartReadOp(&incoming_);
+    StartReadOp(&incoming_bytes_);
   } else {
     read_paused_ = true;  // resumed by the session thread as it takes messages
   }
@@ -263,7 +275,7 @@ void SessionReactor::WriteDone(bool ok) {
     outbox_.Done();
     NoteEndLocked(SessionEnd::kCancelled);
     StopWorkLocked();
-  } else if (const FromWorker* next = outbox_.Done()) {
+  } else if (const grpc::ByteBuffer* next = outbox_.Done()) {
     write_started_ = SteadyNow();
     StartWriteOp(next);
   }
@@ -409,7 +421,7 @@ void SessionReactor::Run() {
         if (read_paused_ && !input_closed_) {
           read_paused_ = false;
           last_received_ = SteadyNow();  // silence is counted while reading only
-          StartReadOp(&incoming_);
+          StartReadOp(&incoming_bytes_);
         }
       }
       {
@@ -462,7 +474,7 @@ void SessionReactor::SendLocked(FromWorker message) {
     if (message.has_answer()) observer->Answered(message.answer().compute_s());
   }
   last_sent_ = SteadyNow();
-  if (const FromWorker* next = outbox_.Push(std::move(message))) {
+  if (const grpc::ByteBuffer* next = outbox_.Push(WireForm(std::move(message)))) {
     write_started_ = last_sent_;
     StartWriteOp(next);
   }

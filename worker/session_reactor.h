@@ -12,7 +12,10 @@
 // A transport derives from its gRPC reactor and from SessionReactor, forwards the
 // reactions (OnReadDone, OnWriteDone, OnCancel, OnDone) to ReadDone, WriteDone,
 // Cancelled and Done, and implements the four stream operations (StartReadOp,
-// StartWriteOp, EndStreamOp, CancelStreamOp). gRPC's reactions only move messages
+// StartWriteOp, EndStreamOp, CancelStreamOp) on raw bytes: the session parses what
+// it reads and writes each message's wire form, an answer's large payload from its
+// own memory (base/wire_bytes.h), never serialized under the session's lock by
+// gRPC. gRPC's reactions only move messages
 // between the stream and a bounded inbox/outbox; once the Setup arrives a thread of
 // the session's own handles the inbox, so a long worker step never blocks gRPC.
 //
@@ -23,11 +26,11 @@
 // EndAll, CancelAll, AwaitNoSessions).
 //
 // Example (a transport):
-//   class MyReactor : public grpc::ServerBidiReactor<ToWorker, FromWorker>,
+//   class MyReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
 //                     public SessionReactor {
 //     void OnReadDone(bool ok) override { ReadDone(ok); }
 //     ...
-//     void StartReadOp(ToWorker* message) override { StartRead(message); }
+//     void StartReadOp(grpc::ByteBuffer* bytes) override { StartRead(bytes); }
 //   };
 //
 // Thread safety: SessionHost's methods may be called from any thread. A
@@ -52,6 +55,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/write_queue.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "metrics/worker_observer.h"
 #include "proto/worker.pb.h"
@@ -175,8 +179,8 @@ class SessionReactor {
   bool setup_received();
 
   // The stream operations, called with mu_ held.
-  virtual void StartReadOp(v1::ToWorker* message) = 0;
-  virtual void StartWriteOp(const v1::FromWorker* message) = 0;
+  virtual void StartReadOp(grpc::ByteBuffer* bytes) = 0;
+  virtual void StartWriteOp(const grpc::ByteBuffer* bytes) = 0;
   // Ends the stream: no operation is in flight but perhaps a read. `status` is
   // the session's end (a server finishes with it).
   virtual void EndStreamOp(const grpc::Status& status) = 0;
@@ -209,9 +213,10 @@ class SessionReactor {
   absl::Notification interrupt_;
 
   absl::Mutex mu_;
-  v1::ToWorker incoming_;  // the read in flight
+  grpc::ByteBuffer incoming_bytes_;  // the read in flight
+  v1::ToWorker incoming_;            // what it held
   std::deque<v1::ToWorker> inbox_ ABSL_GUARDED_BY(mu_);
-  WriteQueue<v1::FromWorker> outbox_ ABSL_GUARDED_BY(mu_);
+  WriteQueue<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Duration liveness_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   absl::Time last_received_ ABSL_GUARDED_BY(mu_);

@@ -26,11 +26,11 @@ constexpr char kServiceName[] = "aia.v1.Worker";
 
 // The service: admits sessions through its SessionHost (at most max_sessions, none
 // while draining).
-class WorkerServer::Impl final : public v1::Worker::CallbackService {
+class WorkerServer::Impl final : public v1::Worker::WithRawCallbackMethod_Session<v1::Worker::Service> {
  public:
   explicit Impl(SessionHost::Options options) : host(std::move(options)) {}
 
-  grpc::ServerBidiReactor<ToWorker, FromWorker>* Session(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Session(
       grpc::CallbackServerContext* context) override;
 
   SessionHost host;
@@ -44,7 +44,7 @@ class WorkerServer::Impl final : public v1::Worker::CallbackService {
 namespace {
 
 // A session on the server stream of Worker.Session: it ends with Finish(status).
-class ServerSessionReactor final : public grpc::ServerBidiReactor<ToWorker, FromWorker>,
+class ServerSessionReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                                    public SessionReactor {
  public:
   ServerSessionReactor(SessionHost* host, grpc::CallbackServerContext* context)
@@ -58,8 +58,8 @@ class ServerSessionReactor final : public grpc::ServerBidiReactor<ToWorker, From
   void OnDone() override { Done(); }
 
  private:
-  void StartReadOp(ToWorker* message) override { StartRead(message); }
-  void StartWriteOp(const FromWorker* message) override { StartWrite(message); }
+  void StartReadOp(grpc::ByteBuffer* bytes) override { StartRead(bytes); }
+  void StartWriteOp(const grpc::ByteBuffer* bytes) override { StartWrite(bytes); }
   void EndStreamOp(const grpc::Status& status) override { Finish(status); }
   void CancelStreamOp() override { context_->TryCancel(); }
 
@@ -68,7 +68,7 @@ class ServerSessionReactor final : public grpc::ServerBidiReactor<ToWorker, From
 
 }  // namespace
 
-grpc::ServerBidiReactor<ToWorker, FromWorker>* WorkerServer::Impl::Session(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WorkerServer::Impl::Session(
     grpc::CallbackServerContext* context) {
   return new ServerSessionReactor(&host, context);
 }
