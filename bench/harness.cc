@@ -1,10 +1,16 @@
 #include "bench/harness.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/flags/parse.h"
@@ -14,6 +20,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "coordinator/local_workers.h"
 
@@ -65,6 +73,27 @@ std::string MachineLine() {
                          std::thread::hardware_concurrency(), CpuModel());
 }
 
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%d %H:%M", std::localtime(&now));
+  return buffer;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "unknown";
+  return absl::StrCat(one, " ", five, " ", fifteen);
+}
+
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 absl::Status MakeDirectory(const std::string& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -81,6 +110,38 @@ absl::StatusOr<std::string> MakeScratchDirectory(const std::string& name) {
     return absl::UnavailableError(absl::StrCat("cannot create a directory in ", tmp.string()));
   }
   return dir;
+}
+
+std::string ShellQuote(const std::string& word) {
+  return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
+}
+
+absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& argv, absl::Duration timeout,
+                                       const std::string& stdout_path,
+                                       const std::string& stderr_path) {
+  std::vector<std::string> quoted;
+  for (const std::string& word : argv) quoted.push_back(ShellQuote(word));
+  const std::string line = absl::StrFormat(
+      "exec timeout -k 5 %.0f %s > %s 2>> %s", std::max(1.0, absl::ToDoubleSeconds(timeout)),
+      absl::StrJoin(quoted, " "), ShellQuote(stdout_path), ShellQuote(stderr_path));
+  const int status = std::system(line.c_str());
+  std::ifstream in(stdout_path);
+  std::stringstream out;
+  out << in.rdbuf();
+  if (status == -1 || !WIFEXITED(status)) {
+    return absl::InternalError(
+        absl::StrCat(argv.front(), " did not run to its end (see ", stderr_path, ")"));
+  }
+  if (WEXITSTATUS(status) == 124 || WEXITSTATUS(status) == 137) {
+    return absl::DeadlineExceededError(absl::StrCat(argv.front(), " ran out of its ",
+                                                    absl::FormatDuration(timeout), " (see ",
+                                                    stderr_path, ")"));
+  }
+  if (WEXITSTATUS(status) != 0) {
+    return absl::InternalError(absl::StrCat(argv.front(), " exited with status ",
+                                            WEXITSTATUS(status), " (see ", stderr_path, ")"));
+  }
+  return out.str();
 }
 
 int BenchMain(int argc, char** argv, const char* name, const char* usage, int (*body)()) {

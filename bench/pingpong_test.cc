@@ -1,5 +1,6 @@
 #include <memory>
 #include <numeric>
+#include <vector>
 
 #include "bench/pingpong_client.h"
 #include "bench/pingpong_service.h"
@@ -26,7 +27,7 @@ TEST(RunPingPong, CountsExactlyTheRoundTripsOverAllStreams) {
   options.addresses = {"localhost:" + std::to_string(a->port()),
                        "localhost:" + std::to_string(b->port())};
   options.payload_bytes = 8000;
-  options.round_trips = 101;
+  options.count = 101;
   absl::StatusOr<PingPongResult> result = RunPingPong(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->round_trips, 101);
@@ -43,10 +44,50 @@ TEST(RunPingPong, FewerRoundTripsThanStreams) {
   PingPongOptions options;
   options.addresses = {"localhost:" + std::to_string(a->port()),
                        "localhost:" + std::to_string(b->port())};
-  options.round_trips = 1;
+  options.count = 1;
   absl::StatusOr<PingPongResult> result = RunPingPong(options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->round_trips, 1);
+}
+
+TEST(RunPingPong, SynchronousRoundsEchoOnEveryStream) {
+  std::unique_ptr<PingPongServer> a = StartServer();
+  std::unique_ptr<PingPongServer> b = StartServer();
+  std::unique_ptr<PingPongServer> c = StartServer();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_NE(c, nullptr);
+  PingPongOptions options;
+  options.addresses = {"localhost:" + std::to_string(a->port()),
+                       "localhost:" + std::to_string(b->port()),
+                       "localhost:" + std::to_string(c->port())};
+  options.mode = PingPongMode::kSynchronous;
+  options.payload_bytes = 8000;
+  options.count = 17;
+  absl::StatusOr<PingPongResult> result = RunPingPong(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rounds, 17);
+  EXPECT_EQ(result->round_trips, 3 * 17);
+  EXPECT_EQ(result->per_stream, std::vector<int64_t>({17, 17, 17}));
+  EXPECT_GT(result->elapsed_s, 0.0);
+}
+
+TEST(RunPingPong, MinDurationKeepsGoingPastTheCount) {
+  std::unique_ptr<PingPongServer> a = StartServer();
+  ASSERT_NE(a, nullptr);
+  for (PingPongMode mode : {PingPongMode::kAsynchronous, PingPongMode::kSynchronous}) {
+    PingPongOptions options;
+    options.addresses = {"localhost:" + std::to_string(a->port())};
+    options.mode = mode;
+    options.count = 2;
+    options.min_duration = absl::Milliseconds(200);
+    absl::StatusOr<PingPongResult> result = RunPingPong(options);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_GT(result->round_trips, 2);
+    EXPECT_GE(result->elapsed_s, 0.2);
+    EXPECT_LT(result->elapsed_s, 5.0);
+    EXPECT_EQ(result->rounds, mode == PingPongMode::kSynchronous ? result->round_trips : 0);
+  }
 }
 
 TEST(RunPingPong, RejectsAPayloadAboveTheMessageLimit) {

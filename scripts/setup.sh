@@ -13,6 +13,7 @@ packages=(
   iproute2          # network namespaces of the multi-host tests and the tutorial
   liblinear-tools   # heart_scale, the example's data
   python3-numpy     # tests check that NumPy loads the history
+  python3-distributed   # bench/dask_echo.py: transport_bench's Dask comparison
   prometheus-cpp-dev   # the metrics endpoints (metrics/)
   prometheus        # tests: promtool check metrics, and a server that scrapes a worker
   libsystemd-dev    # sd_notify: the daemons tell systemd they are ready (deploy/systemd)
