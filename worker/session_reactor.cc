@@ -417,16 +417,15 @@ void SessionReactor::Run() {
         if (inbox_.empty()) break;  // closed or stopped
         message = std::move(inbox_.front());
         inbox_.pop_front();
+        // In the same critical section: a drain (Leave) never sees the message
+        // neither queued nor in progress, so it waits for its reply.
+        step_in_progress_ = true;
         if (message.has_stop()) NoteEndLocked(SessionEnd::kStopped);
         if (read_paused_ && !input_closed_) {
           read_paused_ = false;
           last_received_ = SteadyNow();  // silence is counted while reading only
           StartReadOp(&incoming_bytes_);
         }
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        step_in_progress_ = true;
       }
       std::optional<FromWorker> reply = session.Handle(message);
       if (message.has_setup()) host_->ReportCache();  // the problem was taken out
