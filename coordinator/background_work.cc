@@ -1,9 +1,8 @@
 #include "coordinator/background_work.h"
 
-#include <exception>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
+#include "plugins/exceptions.h"
 
 namespace aia {
 
@@ -18,13 +17,11 @@ void BackgroundWork::Start(BackgroundJob job) {
   }
   thread_ = std::thread([this, job = std::move(job)] {
     absl::StatusOr<std::vector<std::string>> result;
-    try {
+    const absl::Status thrown = CatchPluginExceptions([&] {
       result = job();
-    } catch (const std::exception& e) {
-      result = absl::InternalError(absl::StrCat("the plugin threw an exception: ", e.what()));
-    } catch (...) {
-      result = absl::InternalError("the plugin threw an exception that is not a std::exception");
-    }
+      return absl::OkStatus();
+    });
+    if (!thrown.ok()) result = thrown;
     {
       absl::MutexLock lock(&mu_);
       result_ = std::move(result);

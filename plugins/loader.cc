@@ -150,7 +150,8 @@ bool Taken(PluginKind kind, const std::string& name, std::string* where) {
   return built_in;
 }
 
-absl::StatusOr<LoadedPlugin> Load(const std::string& path) {
+// `digest` is the file's FileDigest, computed once by the caller.
+absl::StatusOr<LoadedPlugin> Load(const std::string& path, const std::string& digest) {
   RETURN_IF_ERROR(Probe(path));
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
@@ -184,7 +185,7 @@ absl::StatusOr<LoadedPlugin> Load(const std::string& path) {
   loaded.origin.library = path;
   loaded.origin.plugin = name();
   loaded.origin.version = plugin_version();
-  ASSIGN_OR_RETURN(loaded.origin.digest, FileDigest(path));
+  loaded.origin.digest = digest;
   PluginRegistrar registrar;
   try {
     add(&registrar);
@@ -285,7 +286,7 @@ absl::StatusOr<std::vector<LoadedPlugin>> LoadPlugins(const std::vector<std::str
                                               " in two directories)"));
       }
     }
-    ASSIGN_OR_RETURN(LoadedPlugin plugin, Load(file));
+    ASSIGN_OR_RETURN(LoadedPlugin plugin, Load(file, digest));
     LoadedLibraries().push_back(plugin.origin);
     loaded.push_back(std::move(plugin));
   }
