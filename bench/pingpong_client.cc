@@ -44,9 +44,16 @@ class Shared {
 
   // Claims the next round trip (asynchronous) or round (synchronous); false
   // when the count is handed out and the minimum duration has passed.
+  // A refusal is when a stream stopped, so the run ends no earlier than it.
   bool TakeTicket() {
     if (taken_.fetch_add(1, std::memory_order_relaxed) < count_) return true;
-    return min_duration_.count() > 0 && Clock::now() < start() + min_duration_;
+    const Clock::time_point now = Clock::now();
+    if (min_duration_.count() > 0 && now < start() + min_duration_) return true;
+    Clock::rep seen = stopped_ns_.load(std::memory_order_relaxed);
+    while (seen < now.time_since_epoch().count() &&
+           !stopped_ns_.compare_exchange_weak(seen, now.time_since_epoch().count())) {
+    }
+    return false;
   }
 
   // Synchronous: starts the next round on every stream, or half-closes every
@@ -127,6 +134,10 @@ class Shared {
   Clock::time_point start() const {
     return Clock::time_point(Clock::duration(start_ns_.load(std::memory_order_relaxed)));
   }
+  // The latest refused ticket; read once the streams are done.
+  Clock::time_point stopped() const {
+    return Clock::time_point(Clock::duration(stopped_ns_.load()));
+  }
 
  private:
   const PingPongMode mode_;
@@ -136,6 +147,7 @@ class Shared {
   std::atomic<int64_t> taken_{0};
   // Set once by StartClock, before the first payload.
   std::atomic<Clock::rep> start_ns_{0};
+  std::atomic<Clock::rep> stopped_ns_{0};
   // Synchronous: streams whose exchange of this round has not settled.
   std::atomic<int> round_left_{0};
   std::atomic<int64_t> rounds_{0};
@@ -387,7 +399,9 @@ absl::StatusOr<PingPongResult> RunPingPong(const PingPongOptions& options) {
   }
   PingPongResult result;
   result.cpu_s = ProcessCpuSeconds() - cpu_start;
-  Clock::time_point end = shared.start();
+  // The run ends at its last echo or its last refused ticket, whichever is
+  // later: a minimum duration is then always met.
+  Clock::time_point end = std::max(shared.start(), shared.stopped());
   for (const auto& stream : session->streams) {
     result.per_stream.push_back(stream->round_trips());
     result.round_trips += stream->round_trips();
