@@ -12,8 +12,8 @@ Registry<AlgorithmFactory>& AlgorithmRegistry() {
   return *registry;
 }
 
-absl::StatusOr<std::string> Algorithm::UpdateSynchronous(const std::vector<WorkerAnswer>&,
-                                                         const Problem&) {
+absl::StatusOr<Payload> Algorithm::UpdateSynchronous(const std::vector<WorkerAnswer>&,
+                                                     const Problem&) {
   return absl::UnimplementedError("this algorithm has no synchronous central step");
 }
 

@@ -12,8 +12,10 @@
 //
 // Queries and answers cross the wire as bytes in an encoding each plugin declares
 // (`query_type`, `answer_type`): "f64le" for a dense vector of little-endian
-// doubles, or a protobuf message's full name. Plugins normally derive from
-// TypedAlgorithm<Q, A> (typed_algorithm.h), which does the encoding.
+// doubles, or a protobuf message's full name. A step returns a Payload
+// (payload.h): a std::string, or a dense vector adopted without a copy; it is
+// sent from that memory. Plugins normally derive from TypedAlgorithm<Q, A>
+// (typed_algorithm.h), which does the encoding.
 //
 // Error convention: Update returns DataLoss when the answer bytes are malformed
 // (the sending worker is at fault); any other error fails the run.
@@ -34,6 +36,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "algorithms/payload.h"
 #include "base/registry.h"
 #include "problems/problem.h"
 #include "proto/algorithms.pb.h"
@@ -93,13 +96,13 @@ class Algorithm {
   // --- The three steps ---
 
   // Coordinator: the first query, sent to every worker.
-  virtual absl::StatusOr<std::string> Initialize(const Problem& central) = 0;
+  virtual absl::StatusOr<Payload> Initialize(const Problem& central) = 0;
   // Coordinator, asynchronous mode: applies `answer`, which comes `from` a worker;
   // returns the next query for that worker.
-  virtual absl::StatusOr<std::string> Update(absl::string_view answer, const AnswerInfo& from,
-                                             const Problem& central) = 0;
+  virtual absl::StatusOr<Payload> Update(absl::string_view answer, const AnswerInfo& from,
+                                         const Problem& central) = 0;
   // Worker: the answer to `query` on this worker's problem.
-  virtual absl::StatusOr<std::string> Answer(absl::string_view query, Problem& local) = 0;
+  virtual absl::StatusOr<Payload> Answer(absl::string_view query, Problem& local) = 0;
 
   // --- Modes ---
 
@@ -113,8 +116,8 @@ class Algorithm {
   virtual bool supports_rejoin() const { return true; }
   // Coordinator, synchronous mode: applies one answer of every live worker of the
   // round (in worker order); returns the next query for all of them.
-  virtual absl::StatusOr<std::string> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
-                                                        const Problem& central);
+  virtual absl::StatusOr<Payload> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
+                                                    const Problem& central);
 
   // --- Task pool (cutting-plane methods) ---
   //

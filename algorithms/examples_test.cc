@@ -113,7 +113,7 @@ TEST(Examples, LeastSquaresExamplesDescendWithoutDiverging) {
     // The first query is f(q0): recomputed from a fresh coordinator.
     std::unique_ptr<Algorithm> fresh =
         *NewAlgorithm(AlgorithmContext{config.algorithm(), config.seed()});
-    absl::StatusOr<std::string> q0 = fresh->Initialize(**central);
+    absl::StatusOr<Payload> q0 = fresh->Initialize(**central);
     ASSERT_TRUE(q0.ok());
     const double f0 = (*central)->Objective(
         ConstVectorRef(reinterpret_cast<const double*>(q0->data()), (*central)->dimension()));

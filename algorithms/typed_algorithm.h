@@ -1,8 +1,8 @@
 // TypedAlgorithm<Q, A>: write a plugin with typed queries and answers; the base
 // class encodes and decodes them.
 //
-// Q and A are `Vector` (a dense vector, sent as "f64le" bytes and seen through a
-// ConstVectorRef without a copy) or any protobuf message type.
+// Q and A are `Vector` (a dense vector, sent as "f64le" bytes from the returned
+// vector's own memory and seen through a ConstVectorRef: no copy either way) or any protobuf message type.
 //
 // Example (the worker returns the query):
 //
@@ -31,7 +31,8 @@
 
 namespace aia {
 
-// Codec<T>: Type() names the encoding, Encode(value) gives bytes, Decode(bytes)
+// Codec<T>: Type() names the encoding, Encode(value) gives bytes, ToPayload(value)
+// gives them as a Payload (a Vector's own memory, not a copy), Decode(bytes)
 // gives a View (DataLoss when the bytes do not decode).
 template <typename T, typename Enable = void>
 struct Codec;
@@ -46,6 +47,7 @@ struct Codec<Vector> {
     return std::string(reinterpret_cast<const char*>(value.data()),
                        static_cast<size_t>(value.size()) * sizeof(double));
   }
+  static Payload ToPayload(Vector value) { return Payload::FromVector(std::move(value)); }
   // A view into `bytes`, which must outlive it.
   static absl::StatusOr<View> Decode(absl::string_view bytes) {
     if (bytes.size() % sizeof(double) != 0) {
@@ -62,6 +64,7 @@ struct Codec<M, std::enable_if_t<std::is_base_of<google::protobuf::Message, M>::
   using View = M;
   static std::string Type() { return M::descriptor()->full_name(); }
   static std::string Encode(const M& value) { return value.SerializeAsString(); }
+  static Payload ToPayload(const M& value) { return Payload(value.SerializeAsString()); }
   static absl::StatusOr<View> Decode(absl::string_view bytes) {
     M message;
     if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -80,26 +83,26 @@ class TypedAlgorithm : public Algorithm {
   std::string query_type() const final { return Codec<Q>::Type(); }
   std::string answer_type() const final { return Codec<A>::Type(); }
 
-  absl::StatusOr<std::string> Initialize(const Problem& central) final {
+  absl::StatusOr<Payload> Initialize(const Problem& central) final {
     ASSIGN_OR_RETURN(Q q0, Init(central));
-    return Codec<Q>::Encode(q0);
+    return Codec<Q>::ToPayload(std::move(q0));
   }
 
-  absl::StatusOr<std::string> Update(absl::string_view answer, const AnswerInfo& from,
-                                     const Problem& central) final {
+  absl::StatusOr<Payload> Update(absl::string_view answer, const AnswerInfo& from,
+                                 const Problem& central) final {
     ASSIGN_OR_RETURN(AnswerView a, Codec<A>::Decode(answer));
     ASSIGN_OR_RETURN(Q q, CentralStep(a, from, central));
-    return Codec<Q>::Encode(q);
+    return Codec<Q>::ToPayload(std::move(q));
   }
 
-  absl::StatusOr<std::string> Answer(absl::string_view query, Problem& local) final {
+  absl::StatusOr<Payload> Answer(absl::string_view query, Problem& local) final {
     ASSIGN_OR_RETURN(QueryView q, Codec<Q>::Decode(query));
     ASSIGN_OR_RETURN(A a, WorkerStep(q, local));
-    return Codec<A>::Encode(a);
+    return Codec<A>::ToPayload(std::move(a));
   }
 
-  absl::StatusOr<std::string> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
-                                                const Problem& central) final {
+  absl::StatusOr<Payload> UpdateSynchronous(const std::vector<WorkerAnswer>& answers,
+                                            const Problem& central) final {
     std::vector<std::pair<int, AnswerView>> decoded;
     decoded.reserve(answers.size());
     for (const WorkerAnswer& answer : answers) {
@@ -111,7 +114,7 @@ class TypedAlgorithm : public Algorithm {
       decoded.emplace_back(answer.worker, std::move(a).value());
     }
     ASSIGN_OR_RETURN(Q q, SyncCentralStep(decoded, central));
-    return Codec<Q>::Encode(q);
+    return Codec<Q>::ToPayload(std::move(q));
   }
 
  protected:

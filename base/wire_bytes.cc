@@ -1,5 +1,8 @@
 #include "base/wire_bytes.h"
 
+#include <string>
+#include <vector>
+
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 
@@ -46,6 +49,16 @@ void AppendLengthDelimitedHeader(int field, uint64_t length, std::string& out) {
 grpc::Slice ZeroCopySlice(absl::string_view bytes, std::shared_ptr<const void> owner) {
   return grpc::Slice(const_cast<char*>(bytes.data()), bytes.size(), ReleaseOwner,
                      new std::shared_ptr<const void>(std::move(owner)));
+}
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string flat;
+  if (!buffer.Dump(&slices).ok()) return flat;
+  for (const grpc::Slice& slice : slices) {
+    flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  }
+  return flat;
 }
 
 }  // namespace aia

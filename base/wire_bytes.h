@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 
 namespace aia {
@@ -27,6 +28,9 @@ void AppendLengthDelimitedHeader(int field, uint64_t length, std::string& out);
 // A slice over `bytes` that gRPC sends without copying; `owner` (which holds the
 // memory) lives as long as gRPC holds the slice.
 grpc::Slice ZeroCopySlice(absl::string_view bytes, std::shared_ptr<const void> owner);
+
+// The bytes of `buffer` in one string (a copy): what the wire carries.
+std::string Flatten(const grpc::ByteBuffer& buffer);
 
 }  // namespace aia
 

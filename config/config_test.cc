@@ -27,12 +27,12 @@ class FakeAlgorithm : public Algorithm {
  public:
   std::string query_type() const override { return std::string(kDenseVectorType); }
   std::string answer_type() const override { return std::string(kDenseVectorType); }
-  absl::StatusOr<std::string> Initialize(const Problem&) override { return std::string(); }
-  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+  absl::StatusOr<Payload> Initialize(const Problem&) override { return std::string(); }
+  absl::StatusOr<Payload> Update(absl::string_view, const AnswerInfo&,
                                      const Problem&) override {
     return std::string();
   }
-  absl::StatusOr<std::string> Answer(absl::string_view, Problem&) override { return std::string(); }
+  absl::StatusOr<Payload> Answer(absl::string_view, Problem&) override { return std::string(); }
   // Seed 8 stands for a plugin with a synchronous step that cannot take a
   // rejoined worker back.
   explicit FakeAlgorithm(uint64_t seed) : seed_(seed) {}

@@ -248,7 +248,7 @@ class SquareTasks : public Algorithm {
   std::string history_query_type() const override { return std::string(kDenseVectorType); }
   bool uses_task_pool() const override { return true; }
   int block_size() const override { return 3; }
-  absl::StatusOr<std::string> Initialize(const Problem& central) override {
+  absl::StatusOr<Payload> Initialize(const Problem& central) override {
     return Codec<Vector>::Encode(Vector::Zero(central.dimension()));
   }
   absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem&) override {
@@ -270,11 +270,11 @@ class SquareTasks : public Algorithm {
     return std::vector<std::string>();
   }
   bool StopNow() override { return answered_.size() == 20; }
-  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+  absl::StatusOr<Payload> Update(absl::string_view, const AnswerInfo&,
                                      const Problem&) override {
     return absl::UnimplementedError("task pool");
   }
-  absl::StatusOr<std::string> Answer(absl::string_view task, Problem&) override {
+  absl::StatusOr<Payload> Answer(absl::string_view task, Problem&) override {
     if (worker_ == 1 && first_) return absl::InternalError("worker 1 breaks on purpose");
     first_ = false;
     int64_t k = 0;
@@ -349,7 +349,7 @@ class BackgroundTasks : public Algorithm {
   std::string answer_type() const override { return "text"; }
   std::string history_query_type() const override { return std::string(kDenseVectorType); }
   bool uses_task_pool() const override { return true; }
-  absl::StatusOr<std::string> Initialize(const Problem& central) override {
+  absl::StatusOr<Payload> Initialize(const Problem& central) override {
     return Codec<Vector>::Encode(Vector::Zero(central.dimension()));
   }
   absl::StatusOr<std::vector<std::string>> InitialTasks(const Problem&) override {
@@ -389,11 +389,11 @@ class BackgroundTasks : public Algorithm {
     };
   }
   bool StopNow() override { return Trace().applied.size() == 8; }
-  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+  absl::StatusOr<Payload> Update(absl::string_view, const AnswerInfo&,
                                      const Problem&) override {
     return absl::UnimplementedError("task pool");
   }
-  absl::StatusOr<std::string> Answer(absl::string_view task, Problem&) override {
+  absl::StatusOr<Payload> Answer(absl::string_view task, Problem&) override {
     int64_t k = 0;
     if (!absl::SimpleAtoi(task, &k)) return absl::InvalidArgumentError("bad task");
     absl::MutexLock lock(&Trace().mu);

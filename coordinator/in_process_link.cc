@@ -8,12 +8,12 @@ InProcessLink::InProcessLink(int worker, int link_id, const std::string& data_ro
 
 void InProcessLink::Send(std::shared_ptr<const Outgoing> message) {
   if (closed_) return;
-  std::optional<v1::FromWorker> reply = session_.Handle(message->message());
+  std::optional<WorkerReply> reply = session_.Handle(message->WholeMessage());
   if (reply.has_value()) {
     Event event;
     event.worker = worker_;
     event.link_id = link_id_;
-    event.message = std::move(*reply);
+    event.message = reply->Whole();
     events_->Push(std::move(event));
   }
   if (session_.done()) Close();

@@ -45,7 +45,7 @@ absl::Status Run::AsynchronousLoop() {
     const v1::Answer& answer = event.message.answer();
     const StepTimer timer(options_.observer);
     const AnswerInfo from(w, workers_[w].query_iteration, state_.iteration());
-    absl::StatusOr<std::string> query = algorithm_->Update(answer.payload(), from, *central_);
+    absl::StatusOr<Payload> query = algorithm_->Update(answer.payload(), from, *central_);
     if (!query.ok()) {
       if (query.status().code() == absl::StatusCode::kDataLoss) {
         RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
@@ -125,7 +125,8 @@ absl::Status Run::TaskPoolSteps() {
     if (wake != Wake::kAnswer) continue;
     const int w = event.worker;
     v1::TaskBlock sent, answers;
-    sent.ParseFromString(in_flight_[w]->message().query().payload());
+    sent.ParseFromArray(in_flight_[w]->query_payload().data(),
+                        static_cast<int>(in_flight_[w]->query_payload().size()));
     if (!answers.ParseFromString(event.message.answer().payload()) ||
         answers.items_size() != sent.items_size()) {
       RETURN_IF_ERROR(Lose(w, LossCause::kProtocol,
@@ -193,14 +194,14 @@ void Run::Dispatch() {
     v1::Query* query = to_worker.mutable_query();
     query->set_id(next_query_id_++);
     query->set_iteration(state_.iteration());
-    block.SerializeToString(query->mutable_payload());
     slot.outstanding = query->id();
     slot.query_iteration = query->iteration();
     slot.sent_at = SteadyNow();
+    Payload payload(block.SerializeAsString());
     if (options_.observer != nullptr) {
-      options_.observer->QuerySent(static_cast<int64_t>(query->payload().size()));
+      options_.observer->QuerySent(static_cast<int64_t>(payload.size()));
     }
-    auto message = std::make_shared<const Outgoing>(std::move(to_worker));
+    auto message = std::make_shared<const Outgoing>(std::move(to_worker), std::move(payload));
     in_flight_[w] = message;
     slot.link->Send(std::move(message));
   }
@@ -222,7 +223,7 @@ absl::StatusOr<bool> Run::FinishRound() {
   }
   if (!answers.empty()) {
     const StepTimer timer(options_.observer);
-    absl::StatusOr<std::string> query = algorithm_->UpdateSynchronous(answers, *central_);
+    absl::StatusOr<Payload> query = algorithm_->UpdateSynchronous(answers, *central_);
     if (!query.ok()) {
       return absl::Status(query.status().code(), absl::StrCat("synchronous central step failed: ",
                                                               query.status().message()));
@@ -246,7 +247,7 @@ absl::StatusOr<bool> Run::FinishRound() {
   return false;
 }
 
-absl::StatusOr<bool> Run::CentralStepDone(std::string query, const std::vector<int>& members,
+absl::StatusOr<bool> Run::CentralStepDone(Payload query, const std::vector<int>& members,
                                           const std::vector<WorkerAnswer>& answers,
                                           std::optional<int64_t> staleness) {
   // The query is made at the iteration this step reaches (the state counts it below).

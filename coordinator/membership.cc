@@ -153,7 +153,8 @@ void Run::Drop(int w, const WorkerPool::Loss& loss, const std::string& what) {
   if (task_pool_ && in_flight_[w] != nullptr) {
     // Its unfinished tasks go back to the front of the queue, in order.
     v1::TaskBlock block;
-    block.ParseFromString(in_flight_[w]->message().query().payload());
+    block.ParseFromArray(in_flight_[w]->query_payload().data(),
+                         static_cast<int>(in_flight_[w]->query_payload().size()));
     for (int i = block.items_size() - 1; i >= 0; --i) tasks_.push_front(block.items(i));
     in_flight_[w].reset();
     Log(absl::StrCat(Name(w), ": ", block.items_size(), " unfinished tasks back in the queue"));

@@ -1,6 +1,6 @@
 // Outgoing's wire form is protobuf's own, for every kind of message and on both
 // sides of the zero-copy size; every copy shares one serialization, and a large
-// payload is sent from its own memory.
+// payload is sent from its own memory (a step's vector, not a copy of it).
 #include "coordinator/outgoing.h"
 
 #include <memory>
@@ -8,21 +8,12 @@
 #include <thread>
 #include <vector>
 
+#include "base/wire_bytes.h"
 #include "gtest/gtest.h"
 #include "grpcpp/support/slice.h"
 
 namespace aia {
 namespace {
-
-std::string Flatten(const grpc::ByteBuffer& bytes) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(bytes.Dump(&slices).ok());
-  std::string flat;
-  for (const grpc::Slice& slice : slices) {
-    flat.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return flat;
-}
 
 v1::ToWorker Query(uint64_t id, int64_t iteration, size_t payload_bytes) {
   v1::ToWorker message;
@@ -33,6 +24,14 @@ v1::ToWorker Query(uint64_t id, int64_t iteration, size_t payload_bytes) {
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7 + 3);
   query->set_payload(std::move(payload));
   return message;
+}
+
+// An Outgoing of `whole`: its query's payload taken out into a Payload.
+std::shared_ptr<const Outgoing> Split(const v1::ToWorker& whole) {
+  if (!whole.has_query()) return std::make_shared<const Outgoing>(whole);
+  v1::ToWorker head = whole;
+  head.mutable_query()->clear_payload();
+  return std::make_shared<const Outgoing>(std::move(head), Payload(whole.query().payload()));
 }
 
 TEST(Outgoing, BytesAreWhatProtobufSerializes) {
@@ -51,7 +50,8 @@ TEST(Outgoing, BytesAreWhatProtobufSerializes) {
   messages.push_back(stop);
   for (const v1::ToWorker& message : messages) {
     const std::string expected = message.SerializeAsString();
-    auto outgoing = std::make_shared<const Outgoing>(message);
+    std::shared_ptr<const Outgoing> outgoing = Split(message);
+    EXPECT_EQ(outgoing->WholeMessage().SerializeAsString(), expected);
     const std::string flat = Flatten(outgoing->Bytes());
     ASSERT_EQ(flat.size(), expected.size()) << message.ShortDebugString().substr(0, 80);
     ASSERT_TRUE(flat == expected) << message.ShortDebugString().substr(0, 80);
@@ -62,15 +62,20 @@ TEST(Outgoing, BytesAreWhatProtobufSerializes) {
 }
 
 TEST(Outgoing, ALargePayloadIsSentFromItsOwnMemoryAndKeepsItAlive) {
-  auto outgoing = std::make_shared<const Outgoing>(Query(1, 1, size_t{1} << 20));
-  const char* payload = outgoing->message().query().payload().data();
+  // A step's vector, adopted by its Payload: the wire form points into it.
+  Vector q = Vector::LinSpaced(size_t{1} << 17, 0.0, 1.0);
+  const char* payload = reinterpret_cast<const char*>(q.data());
+  v1::ToWorker head;
+  head.mutable_query()->set_id(1);
+  auto outgoing = std::make_shared<const Outgoing>(head, Payload::FromVector(std::move(q)));
   grpc::ByteBuffer bytes = outgoing->Bytes();
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(bytes.Dump(&slices).ok());
   ASSERT_EQ(slices.size(), 2u);
   EXPECT_EQ(reinterpret_cast<const char*>(slices[1].begin()), payload);  // not a copy
-  // The buffer holds the message: it outlives the last shared_ptr the caller had.
-  std::weak_ptr<const Outgoing> weak = outgoing;
+  EXPECT_EQ(slices[1].size(), (size_t{1} << 17) * sizeof(double));
+  // The buffer holds the payload: it outlives the Outgoing.
+  std::weak_ptr<const void> weak = outgoing->query_payload().owner();
   outgoing.reset();
   slices.clear();
   EXPECT_FALSE(weak.expired());
@@ -80,7 +85,7 @@ TEST(Outgoing, ALargePayloadIsSentFromItsOwnMemoryAndKeepsItAlive) {
 
 TEST(Outgoing, CopiesFromManyThreadsShareOneSerialization) {
   v1::ToWorker message = Query(5, 2, 100);
-  auto outgoing = std::make_shared<const Outgoing>(message);
+  std::shared_ptr<const Outgoing> outgoing = Split(message);
   std::vector<std::string> seen(8);
   std::vector<std::thread> threads;
   for (size_t t = 0; t < seen.size(); ++t) {

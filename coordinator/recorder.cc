@@ -27,7 +27,7 @@ void Recorder::StopWriter() {
   if (writer_.joinable()) writer_.join();
 }
 
-absl::Status Recorder::Save(const Step& step, std::shared_ptr<const std::string> query,
+absl::Status Recorder::Save(const Step& step, Payload query,
                             const std::vector<WorkerAnswer>& answers, const Problem& central) {
   Job job;
   job.record.iteration = step.iteration;
@@ -92,7 +92,7 @@ void Recorder::WriterLoop() {
 }
 
 absl::Status Recorder::Write(const Job& job) {
-  absl::Status status = directory_->Append(job.record, *job.query, dense_queries_);
+  absl::Status status = directory_->Append(job.record, job.query, dense_queries_);
   for (size_t i = 0; status.ok() && i < job.answers.size(); ++i) {
     status = directory_->AppendAnswer(directory_->records() - 1, job.answers[i].first,
                                       job.answers[i].second, dense_answers_);

@@ -72,7 +72,7 @@ class Recorder {
   // Queues record records(): `query` (the central query after the step; shared,
   // not copied: it must not change afterwards) and the answers behind it (copied
   // with save.answers). An error says the history cannot be written.
-  absl::Status Save(const Step& step, std::shared_ptr<const std::string> query,
+  absl::Status Save(const Step& step, Payload query,
                     const std::vector<WorkerAnswer>& answers, const Problem& central);
 
   // Records saved (queued or written).
@@ -90,7 +90,7 @@ class Recorder {
  private:
   struct Job {
     RunDirectory::Record record;
-    std::shared_ptr<const std::string> query;
+    Payload query;
     std::vector<std::pair<int, std::string>> answers;
     size_t bytes = 0;  // of the answers, for the bound
   };

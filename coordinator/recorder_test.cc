@@ -58,9 +58,8 @@ std::string Read(const std::string& path) {
   return text.str();
 }
 
-std::shared_ptr<const std::string> Query(double value) {
-  const Vector q = Vector::Constant(4, value);
-  return std::make_shared<const std::string>(Codec<Vector>::Encode(q));
+Payload Query(double value) {
+  return Payload::FromVector(Vector::Constant(4, value));
 }
 
 TEST(Recorder, WritesEverySavedRecordInOrderPastTheQueueBound) {

@@ -88,7 +88,7 @@ absl::Status Run::Prepare() {
     }
   }
 
-  absl::StatusOr<std::string> q0 = algorithm_->Initialize(*central_);
+  absl::StatusOr<Payload> q0 = algorithm_->Initialize(*central_);
   if (!q0.ok()) {
     return absl::Status(q0.status().code(),
                         absl::StrCat("initialization failed: ", q0.status().message()));
@@ -265,13 +265,12 @@ absl::StatusOr<bool> Run::AcceptAnswer(const Event& event) {
   return true;
 }
 
-std::shared_ptr<const Outgoing> Run::NewQuery(std::string payload, int64_t iteration) {
+std::shared_ptr<const Outgoing> Run::NewQuery(Payload payload, int64_t iteration) {
   v1::ToWorker message;
   v1::Query* query = message.mutable_query();
   query->set_id(next_query_id_++);
   query->set_iteration(iteration);
-  *query->mutable_payload() = std::move(payload);
-  return std::make_shared<const Outgoing>(std::move(message));
+  return std::make_shared<const Outgoing>(std::move(message), std::move(payload));
 }
 
 void Run::SendLatestQuery(int w) {
@@ -282,7 +281,7 @@ void Run::SendLatestQuery(int w) {
   slot.sent_at = SteadyNow();
   slot.link->Send(last_query_);
   if (options_.observer != nullptr) {
-    options_.observer->QuerySent(static_cast<int64_t>(query.payload().size()));
+    options_.observer->QuerySent(static_cast<int64_t>(last_query_->query_payload().size()));
   }
 }
 
@@ -296,10 +295,8 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
   step.precision = precision;
   step.origin = origin;
   step.staleness = staleness;
-  // The query stays in its message (shared with the links), not copied.
-  std::shared_ptr<const std::string> query(last_query_,
-                                           &last_query_->message().query().payload());
-  RETURN_IF_ERROR(recorder_.Save(step, std::move(query), answers, *central_));
+  // The query's bytes are shared with the links, not copied.
+  RETURN_IF_ERROR(recorder_.Save(step, last_query_->query_payload(), answers, *central_));
   if (options_.listener != nullptr) {
     RecordRow row;
     row.record = recorder_.records() - 1;
@@ -315,8 +312,8 @@ absl::Status Run::SaveRecord(int origin, std::optional<double> precision,
 }
 
 std::optional<double> Run::Precision(const Outgoing& previous) {
-  const std::string& now = last_query_->message().query().payload();
-  const std::string& before = previous.message().query().payload();
+  const absl::string_view now = last_query_->query_payload();
+  const absl::string_view before = previous.query_payload();
   if (std::optional<double> own = algorithm_->Precision(now, before)) return own;
   if (!dense_queries_ || now.size() != before.size()) return std::nullopt;
   // An expression over the two payloads: no temporary vector.

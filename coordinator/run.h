@@ -141,7 +141,7 @@ class Run {
   // After a central step made `query` from `answers` of `members`: counts,
   // saves, checks the stop criteria. `staleness` is the answer's, for an
   // asynchronous step. True if the run stops.
-  absl::StatusOr<bool> CentralStepDone(std::string query, const std::vector<int>& members,
+  absl::StatusOr<bool> CentralStepDone(Payload query, const std::vector<int>& members,
                                        const std::vector<WorkerAnswer>& answers,
                                        std::optional<int64_t> staleness);
 
@@ -173,7 +173,7 @@ class Run {
 
   // A query message made at central iteration `iteration`; every worker it goes
   // to answers under its id.
-  std::shared_ptr<const Outgoing> NewQuery(std::string payload, int64_t iteration);
+  std::shared_ptr<const Outgoing> NewQuery(Payload payload, int64_t iteration);
 
   // Sends the latest central query to worker w. The message is shared, not copied,
   // by all its recipients.

@@ -48,8 +48,9 @@
 namespace aia {
 
 // The plugin API's version. A change of any SDK header that plugins compile
-// against (a virtual method, a struct's layout) increments it.
-inline constexpr int kPluginApiVersion = 1;
+// against (a virtual method, a struct's layout) increments it. 2: the steps
+// return a Payload (algorithms/payload.h) instead of a std::string.
+inline constexpr int kPluginApiVersion = 2;
 
 // The kinds of things a plugin registers.
 enum class PluginKind { kAlgorithm, kProblem };

@@ -51,15 +51,21 @@ WorkerSession::~WorkerSession() {
   if (problem_ != nullptr) cache_->Put(cache_key_, std::move(problem_));
 }
 
-std::optional<FromWorker> WorkerSession::Handle(const ToWorker& message) {
+v1::FromWorker WorkerReply::Whole() const {
+  v1::FromWorker whole = message;
+  if (whole.has_answer()) whole.mutable_answer()->set_payload(answer_payload.ToString());
+  return whole;
+}
+
+std::optional<WorkerReply> WorkerSession::Handle(const ToWorker& message) {
   if (done_) return std::nullopt;
-  FromWorker reply;
+  WorkerReply reply;
   absl::Status status;
   switch (message.kind_case()) {
     // Plugin code runs in both (the factories, the worker step): an exception it
     // throws ends the session with its message, not the daemon.
     case ToWorker::kSetup:
-      status = CatchPluginExceptions([&] { return HandleSetup(message.setup(), reply); });
+      status = CatchPluginExceptions([&] { return HandleSetup(message.setup(), reply.message); });
       break;
     case ToWorker::kQuery:
       status = CatchPluginExceptions([&] { return HandleQuery(message.query(), reply); });
@@ -74,10 +80,10 @@ std::optional<FromWorker> WorkerSession::Handle(const ToWorker& message) {
       break;
   }
   if (!status.ok()) {
-    reply.Clear();
+    reply = WorkerReply();
     error_ = std::string(status.message());
-    reply.mutable_error()->set_reason(WireReason(error_, data_root_));
-    reply.mutable_error()->set_code(static_cast<int>(status.code()));
+    reply.message.mutable_error()->set_reason(WireReason(error_, data_root_));
+    reply.message.mutable_error()->set_code(static_cast<int>(status.code()));
     done_ = true;
   }
   return reply;
@@ -135,12 +141,12 @@ absl::Status WorkerSession::HandleSetup(const v1::Setup& setup, FromWorker& repl
   return absl::OkStatus();
 }
 
-absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& reply) {
+absl::Status WorkerSession::HandleQuery(const v1::Query& query, WorkerReply& reply) {
   if (algorithm_ == nullptr) {
     return absl::FailedPreconditionError("received a Query before Setup");
   }
   const auto start = std::chrono::steady_clock::now();
-  v1::Answer* out = reply.mutable_answer();
+  v1::Answer* out = reply.message.mutable_answer();
   out->set_query_id(query.id());
   if (algorithm_->uses_task_pool()) {
     // A block of tasks: answer each, in order.
@@ -149,28 +155,30 @@ absl::Status WorkerSession::HandleQuery(const v1::Query& query, FromWorker& repl
       return absl::DataLossError(absl::StrCat("query ", query.id(), " is not a task block"));
     }
     for (int i = 0; i < tasks.items_size(); ++i) {
-      absl::StatusOr<std::string> answer = algorithm_->Answer(tasks.items(i), *problem_);
+      absl::StatusOr<Payload> answer = algorithm_->Answer(tasks.items(i), *problem_);
       if (!answer.ok()) {
         return absl::Status(answer.status().code(),
                             absl::StrCat("worker step on task ", i, " of query ", query.id(),
                                          " failed: ", answer.status().message()));
       }
-      *answers.add_items() = std::move(answer).value();
+      answers.add_items(answer->data(), answer->size());
     }
-    answers.SerializeToString(out->mutable_payload());
+    reply.answer_payload = answers.SerializeAsString();
   } else {
-    absl::StatusOr<std::string> answer = algorithm_->Answer(query.payload(), *problem_);
+    absl::StatusOr<Payload> answer = algorithm_->Answer(query.payload(), *problem_);
     if (!answer.ok()) {
       return absl::Status(answer.status().code(),
                           absl::StrCat("worker step on query ", query.id(),
                                        " failed: ", answer.status().message()));
     }
-    *out->mutable_payload() = std::move(answer).value();
+    reply.answer_payload = std::move(answer).value();
   }
-  if (max_message_bytes_ > 0 && out->ByteSizeLong() + 64 > static_cast<size_t>(max_message_bytes_)) {
+  // The payload and at most 64 bytes of the rest (the id, compute_s, the tags).
+  const size_t payload_bytes = reply.answer_payload.size();
+  if (max_message_bytes_ > 0 && payload_bytes + 64 > static_cast<size_t>(max_message_bytes_)) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the answer to query ", query.id(), " has ", out->ByteSizeLong(),
-        " bytes, more than the Setup's max_message_bytes ", max_message_bytes_));
+        "the answer to query ", query.id(), " has a payload of ", payload_bytes,
+        " bytes, more than the Setup's max_message_bytes ", max_message_bytes_, " allows"));
   }
   const double delay = StragglerDelay();
   if (delay > 0 && !SleepUnlessInterrupted(absl::Seconds(delay))) {

@@ -10,8 +10,8 @@
 //
 // Example:
 //   WorkerSession session(data_root, &cache);
-//   std::optional<v1::FromWorker> reply = session.Handle(message);
-//   if (reply) Send(*reply);
+//   std::optional<WorkerReply> reply = session.Handle(message);
+//   if (reply) Send(WireForm(reply->message, reply->answer_payload));
 //   if (session.done()) Close();
 //
 // Thread safety: not thread-safe; one thread handles a session's messages in order.
@@ -30,6 +30,17 @@
 
 namespace aia {
 
+// A reply to the coordinator. An Answer's payload is `answer_payload` (the
+// step's own bytes, sent without a copy: worker/wire_form.h), not in the message.
+struct WorkerReply {
+  v1::FromWorker message;
+  Payload answer_payload;
+
+  // The message with the payload in it (a copy), for a coordinator in the same
+  // process.
+  v1::FromWorker Whole() const;
+};
+
 class WorkerSession {
  public:
   // `cache` must outlive the session; the session returns its problem to it.
@@ -38,7 +49,7 @@ class WorkerSession {
 
   // The reply to `message`, if any. After an Error reply or a Stop the session is
   // done and answers nothing more.
-  std::optional<v1::FromWorker> Handle(const v1::ToWorker& message);
+  std::optional<WorkerReply> Handle(const v1::ToWorker& message);
   bool done() const { return done_; }
   // The full text of the error that ended the session, for the worker's own log
   // (the Error sent on the wire has the data root and line contents left out).
@@ -46,7 +57,7 @@ class WorkerSession {
 
  private:
   absl::Status HandleSetup(const v1::Setup& setup, v1::FromWorker& reply);
-  absl::Status HandleQuery(const v1::Query& query, v1::FromWorker& reply);
+  absl::Status HandleQuery(const v1::Query& query, WorkerReply& reply);
 
   // The simulated straggler delay after an answer (0 without a model).
   double StragglerDelay();

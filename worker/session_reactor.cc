@@ -181,7 +181,7 @@ void SessionReactor::Begin(std::optional<FromWorker> first) {
   absl::MutexLock lock(&mu_);
   if (transport_ == Transport::kServer) ReportStartLocked();
   last_received_ = created_;
-  if (first.has_value()) SendLocked(std::move(*first));
+  if (first.has_value()) SendLocked(*first);
   StartReadOp(&incoming_bytes_);
 }
 
@@ -427,7 +427,7 @@ void SessionReactor::Run() {
           StartReadOp(&incoming_bytes_);
         }
       }
-      std::optional<FromWorker> reply = session.Handle(message);
+      std::optional<WorkerReply> reply = session.Handle(message);
       if (message.has_setup()) host_->ReportCache();  // the problem was taken out
       {
         absl::MutexLock lock(&mu_);
@@ -439,18 +439,18 @@ void SessionReactor::Run() {
       {
         absl::MutexLock lock(&mu_);
         if (ending_) continue;  // ended from outside: its own Error went already
-        if (reply->has_error()) {
+        if (reply->message.has_error()) {
           // The session's last word: nothing (not a heartbeat) follows it.
           ended_here = true;
           NoteEndLocked(SessionEnd::kError);
-          end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->error().code()),
-                                     reply->error().reason());
-          SendLocked(std::move(*reply));
+          end_status_ = grpc::Status(static_cast<grpc::StatusCode>(reply->message.error().code()),
+                                     reply->message.error().reason());
+          SendLocked(reply->message);
           ending_ = true;
           input_closed_ = true;
           inbox_.clear();
         } else {
-          SendLocked(std::move(*reply));
+          SendLocked(reply->message, reply->answer_payload);
           if (leaving_) LeaveLocked();  // the drain waited for this answer
         }
       }
@@ -466,14 +466,14 @@ void SessionReactor::Run() {
   Unref();
 }
 
-void SessionReactor::SendLocked(FromWorker message) {
+void SessionReactor::SendLocked(const FromWorker& message, const Payload& answer_payload) {
   if (done_ || finished_ || broken_) return;
   if (WorkerObserver* observer = host_->observer()) {
-    observer->Sent(static_cast<int64_t>(message.ByteSizeLong()));
+    observer->Sent(static_cast<int64_t>(message.ByteSizeLong() + answer_payload.size()));
     if (message.has_answer()) observer->Answered(message.answer().compute_s());
   }
   last_sent_ = SteadyNow();
-  if (const grpc::ByteBuffer* next = outbox_.Push(WireForm(std::move(message)))) {
+  if (const grpc::ByteBuffer* next = outbox_.Push(WireForm(message, answer_payload))) {
     write_started_ = last_sent_;
     StartWriteOp(next);
   }

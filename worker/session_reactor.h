@@ -54,6 +54,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "algorithms/payload.h"
 #include "base/write_queue.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
@@ -195,7 +196,9 @@ class SessionReactor {
   // The session thread: handles messages in order until the session is done, the
   // stream ends or the session is stopped.
   void Run();
-  void SendLocked(v1::FromWorker message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `answer_payload`: an answer's payload, kept out of the message.
+  void SendLocked(const v1::FromWorker& message, const Payload& answer_payload = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records why the session ends, for the observer; the first cause stands.
   void NoteEndLocked(SessionEnd cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The session is one for the observer from now on.

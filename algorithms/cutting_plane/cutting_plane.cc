@@ -80,7 +80,7 @@ class CuttingPlane : public Algorithm {
   // A restarted worker only needs the tasks it is given: any worker may rejoin.
   bool supports_rejoin() const override { return true; }
 
-  absl::StatusOr<std::string> Initialize(const Problem& central) override {
+  absl::StatusOr<Payload> Initialize(const Problem& central) override {
     ASSIGN_OR_RETURN(DecomposableProblem * problem, AsDecomposable(central));
     pieces_ = problem->pieces();
     if (pieces_ < 1) return absl::FailedPreconditionError("the problem has no pieces");
@@ -171,13 +171,13 @@ class CuttingPlane : public Algorithm {
     return [this] { return NextCandidate(); };
   }
 
-  absl::StatusOr<std::string> Update(absl::string_view, const AnswerInfo&,
+  absl::StatusOr<Payload> Update(absl::string_view, const AnswerInfo&,
                                      const Problem&) override {
     return absl::UnimplementedError("cutting-plane methods use the task pool");
   }
 
   // Worker: evaluates the chunk's pieces at x.
-  absl::StatusOr<std::string> Answer(absl::string_view bytes, Problem& local) override {
+  absl::StatusOr<Payload> Answer(absl::string_view bytes, Problem& local) override {
     ASSIGN_OR_RETURN(DecomposableProblem * problem, AsDecomposable(local));
     v1::CutTask task;
     if (!task.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {

@@ -47,7 +47,7 @@ std::unique_ptr<LeastSquares> Central() {
   return std::move(central).value();
 }
 
-Vector Decode(const std::string& bytes) {
+Vector Decode(absl::string_view bytes) {
   absl::StatusOr<ConstVectorRef> view = Codec<Vector>::Decode(bytes);
   EXPECT_TRUE(view.ok()) << view.status();
   return Vector(*view);
@@ -70,11 +70,11 @@ TEST(GdAggregation, QueryIsPreviousMinusStepsizeTimesSumOfLatestGradients) {
     workers.push_back(*NewAlgorithm(AlgorithmContext{spec, 2u + i, i, kWorkers}));
     locals.push_back(*LeastSquares::Create(ProblemContext{problem, "/", i, kWorkers}));
   }
-  absl::StatusOr<std::string> q0 = (*coordinator)->Initialize(*central);
+  absl::StatusOr<Payload> q0 = (*coordinator)->Initialize(*central);
   ASSERT_TRUE(q0.ok()) << q0.status();
   EXPECT_EQ(Decode(*q0), Vector::Zero(5));
 
-  std::vector<std::string> pending(kWorkers, *q0);
+  std::vector<Payload> pending(kWorkers, *q0);
   std::vector<Vector> latest(kWorkers);
   Vector previous = Decode(*q0);
   std::mt19937_64 rng(5);
@@ -82,7 +82,7 @@ TEST(GdAggregation, QueryIsPreviousMinusStepsizeTimesSumOfLatestGradients) {
   const double f0 = central->Objective(previous);
   for (int step = 0; step < 400; ++step) {
     const int w = pick(rng);
-    absl::StatusOr<std::string> answer = workers[w]->Answer(pending[w], *locals[w]);
+    absl::StatusOr<Payload> answer = workers[w]->Answer(pending[w], *locals[w]);
     ASSERT_TRUE(answer.ok()) << answer.status();
     // The worker's answer is its shard's gradient at the query it was sent.
     Vector gradient;
@@ -90,7 +90,7 @@ TEST(GdAggregation, QueryIsPreviousMinusStepsizeTimesSumOfLatestGradients) {
     ASSERT_EQ(Decode(*answer), gradient);
     latest[w] = gradient;
 
-    absl::StatusOr<std::string> query = (*coordinator)->Update(*answer, w, *central);
+    absl::StatusOr<Payload> query = (*coordinator)->Update(*answer, w, *central);
     ASSERT_TRUE(query.ok()) << query.status();
     Vector sum = Vector::Zero(5);
     for (const Vector& g : latest) {
@@ -174,10 +174,10 @@ TEST(GdAggregation, RejectsBadParametersProblemsAndQueries) {
     std::string Describe() const override { return "not a finite sum"; }
   } other;
   std::unique_ptr<Algorithm> algorithm = *NewAlgorithm(AlgorithmContext{Spec(0.1), 0});
-  absl::StatusOr<std::string> q = algorithm->Initialize(other);
+  absl::StatusOr<Payload> q = algorithm->Initialize(other);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(q.status().message(), HasSubstr("not a finite sum"));
-  absl::StatusOr<std::string> a = algorithm->Answer(Codec<Vector>::Encode(Vector::Zero(5)), other);
+  absl::StatusOr<Payload> a = algorithm->Answer(Codec<Vector>::Encode(Vector::Zero(5)), other);
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
 
   std::unique_ptr<LeastSquares> central = Central();

@@ -47,7 +47,7 @@ std::unique_ptr<LeastSquares> Shard(int index, int count) {
   return std::move(problem).value();
 }
 
-Vector Decode(const std::string& bytes) {
+Vector Decode(absl::string_view bytes) {
   absl::StatusOr<ConstVectorRef> view = Codec<Vector>::Decode(bytes);
   EXPECT_TRUE(view.ok()) << view.status();
   return Vector(*view);
@@ -73,15 +73,15 @@ TEST(GdAveraging, QueryIsTheWeightedAverageOfTheWorkersSteps) {
       infos.push_back(WorkerInfo{locals.back()->rows()});
     }
     coordinator->OnWorkersReady(infos);
-    const std::string q0 = *coordinator->Initialize(*central);
+    const Payload q0 = *coordinator->Initialize(*central);
     std::vector<std::unique_ptr<Algorithm>> sessions;  // one per worker
     for (int i = 0; i < kWorkers; ++i) {
       sessions.push_back(*NewAlgorithm(AlgorithmContext{spec, 1u + i, i, kWorkers}));
     }
     // Two rounds: the second one's answers are differences, not full answers.
-    std::string query = q0;
+    Payload query = q0;
     for (int round = 0; round < 2; ++round) {
-      std::vector<std::string> bytes;
+      std::vector<Payload> bytes;
       Vector weighted = Vector::Zero(5);
       double weights = 0;
       for (int i = 0; i < kWorkers; ++i) {
@@ -93,13 +93,13 @@ TEST(GdAveraging, QueryIsTheWeightedAverageOfTheWorkersSteps) {
         weights += w;
       }
       for (int i = 0; i < kWorkers; ++i) {
-        absl::StatusOr<std::string> answer = sessions[i]->Answer(query, *locals[i]);
+        absl::StatusOr<Payload> answer = sessions[i]->Answer(query, *locals[i]);
         ASSERT_TRUE(answer.ok()) << answer.status();
         bytes.push_back(*answer);
       }
       std::vector<WorkerAnswer> answers;
       for (int i = 0; i < kWorkers; ++i) answers.push_back({i, bytes[i]});
-      absl::StatusOr<std::string> next = coordinator->UpdateSynchronous(answers, *central);
+      absl::StatusOr<Payload> next = coordinator->UpdateSynchronous(answers, *central);
       ASSERT_TRUE(next.ok()) << next.status();
       const Vector expected = weighted / weights;
       EXPECT_LE((Decode(*next) - expected).norm(), 1e-14 * expected.norm())
@@ -175,9 +175,9 @@ TEST(GdAveraging, RejectsBadParametersProblemsAndQueries) {
     std::string Describe() const override { return "not a finite sum"; }
   } other;
   std::unique_ptr<Algorithm> algorithm = *NewAlgorithm(AlgorithmContext{Spec(0.1), 0});
-  absl::StatusOr<std::string> q = algorithm->Initialize(other);
+  absl::StatusOr<Payload> q = algorithm->Initialize(other);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kFailedPrecondition);
-  absl::StatusOr<std::string> a = algorithm->Answer(Codec<Vector>::Encode(Vector::Zero(5)), other);
+  absl::StatusOr<Payload> a = algorithm->Answer(Codec<Vector>::Encode(Vector::Zero(5)), other);
   EXPECT_EQ(a.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(a.status().message(), HasSubstr("gd_averaging needs a problem with gradients"));
 

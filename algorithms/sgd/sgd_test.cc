@@ -37,7 +37,7 @@ v1::ProblemSpec Synthetic() {
   return spec;
 }
 
-Vector Decode(const std::string& bytes) {
+Vector Decode(absl::string_view bytes) {
   absl::StatusOr<ConstVectorRef> view = Codec<Vector>::Decode(bytes);
   EXPECT_TRUE(view.ok()) << view.status();
   return Vector(*view);
@@ -99,7 +99,7 @@ TEST(Sgd, SynchronousStepSubtractsTheMeanOfTheRound) {
   const Vector a = (Vector(4) << 1, 2, 3, 4).finished();
   const Vector b = (Vector(4) << 3, 0, -3, 8).finished();
   const std::string a_bytes = Codec<Vector>::Encode(a), b_bytes = Codec<Vector>::Encode(b);
-  absl::StatusOr<std::string> q = sgd->UpdateSynchronous({{0, a_bytes}, {2, b_bytes}}, *central);
+  absl::StatusOr<Payload> q = sgd->UpdateSynchronous({{0, a_bytes}, {2, b_bytes}}, *central);
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(Decode(*q), -(a + b) / 2);
 

@@ -37,15 +37,15 @@ absl::StatusOr<Simulation> Simulate(const v1::AlgorithmSpec& algorithm,
     workers.push_back(std::move(worker));
   }
   run.coordinator->OnWorkersReady(infos);
-  ASSIGN_OR_RETURN(std::string q0, run.coordinator->Initialize(*run.central));
-  std::vector<std::string> pending(count, q0);
+  ASSIGN_OR_RETURN(Payload q0, run.coordinator->Initialize(*run.central));
+  std::vector<Payload> pending(count, q0);
   std::vector<int64_t> pending_iteration(count, 0);  // when each pending query was made
-  std::string query = q0;
+  Payload query = q0;
   std::mt19937_64 rng(options.seed);
   std::uniform_int_distribution<int> pick(0, count - 1);
   for (int64_t step = 1; step <= options.steps; ++step) {
     if (options.synchronous) {
-      std::vector<std::string> bytes(count);
+      std::vector<Payload> bytes(count);
       std::vector<WorkerAnswer> answers;
       for (int i = 0; i < count; ++i) {
         ASSIGN_OR_RETURN(bytes[i], workers[i]->Answer(query, *locals[i]));
@@ -54,7 +54,7 @@ absl::StatusOr<Simulation> Simulate(const v1::AlgorithmSpec& algorithm,
       ASSIGN_OR_RETURN(query, run.coordinator->UpdateSynchronous(answers, *run.central));
     } else {
       const int i = pick(rng);
-      ASSIGN_OR_RETURN(std::string answer, workers[i]->Answer(pending[i], *locals[i]));
+      ASSIGN_OR_RETURN(Payload answer, workers[i]->Answer(pending[i], *locals[i]));
       ASSIGN_OR_RETURN(
           pending[i], run.coordinator->Update(answer, AnswerInfo(i, pending_iteration[i], step - 1),
                                               *run.central));

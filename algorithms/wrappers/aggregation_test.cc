@@ -56,7 +56,7 @@ class Mean : public Identity {
 
 std::string Bytes(const Vector& v) { return Codec<Vector>::Encode(v); }
 
-Vector Decode(const std::string& bytes) {
+Vector Decode(absl::string_view bytes) {
   absl::StatusOr<ConstVectorRef> view = Codec<Vector>::Decode(bytes);
   EXPECT_TRUE(view.ok()) << view.status();
   return Vector(*view);
@@ -74,9 +74,9 @@ Vector Recompute(const std::vector<std::optional<Vector>>& live, Eigen::Index di
 // One answer of worker `w`: the worker instance answers a query carrying `value`.
 std::string AnswerOf(Identity& worker, const Vector& value) {
   FakeProblem local;
-  absl::StatusOr<std::string> answer = worker.Answer(Bytes(value), local);
+  absl::StatusOr<Payload> answer = worker.Answer(Bytes(value), local);
   EXPECT_TRUE(answer.ok()) << answer.status();
-  return answer.ok() ? *answer : std::string();
+  return answer.ok() ? answer->ToString() : std::string();
 }
 
 TEST(AggregationAlgorithm, Modes) {
@@ -124,7 +124,7 @@ TEST(AggregationAlgorithm, AggregateMatchesRecomputationOverLongRandomRun) {
     for (Eigen::Index j = 0; j < kDimension; ++j) {
       value[j] = (sign(rng) ? 1 : -1) * std::pow(10.0, exponent(rng));
     }
-    absl::StatusOr<std::string> query =
+    absl::StatusOr<Payload> query =
         coordinator.Update(AnswerOf(*workers[w], value), w, central);
     ASSERT_TRUE(query.ok()) << query.status();
     live[w] = value;
@@ -146,7 +146,7 @@ TEST(AggregationAlgorithm, LostWorkerLeavesAggregateAndRejoinsWhenItAnswers) {
   ASSERT_TRUE(coordinator.Initialize(central).ok());
   Vector a = Vector::Constant(4, 1.0), b = Vector::Constant(4, 10.0);
   ASSERT_TRUE(coordinator.Update(AnswerOf(worker0, a), 0, central).ok());
-  absl::StatusOr<std::string> q = coordinator.Update(AnswerOf(worker1, b), 1, central);
+  absl::StatusOr<Payload> q = coordinator.Update(AnswerOf(worker1, b), 1, central);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(Decode(*q), Vector::Constant(4, 11.0));
   EXPECT_EQ(coordinator.answered_count(), 2);
@@ -190,7 +190,7 @@ TEST(AggregationAlgorithm, SynchronousRoundReplacesEveryAnswerThenOneQuery) {
     std::vector<WorkerAnswer> answers;
     for (size_t k = 0; k < who.size(); ++k) answers.push_back({who[k], bytes[k]});
     const int before = coordinator.query_count;
-    absl::StatusOr<std::string> q = coordinator.UpdateSynchronous(answers, central);
+    absl::StatusOr<Payload> q = coordinator.UpdateSynchronous(answers, central);
     ASSERT_TRUE(q.ok()) << q.status();
     EXPECT_EQ(coordinator.query_count, before + 1);
     ASSERT_EQ(Decode(*q), Recompute(live, 4)) << "round " << round;
@@ -203,7 +203,7 @@ TEST(AggregationAlgorithm, WrongDimensionIsDataLossAndChangesNothing) {
   ASSERT_TRUE(coordinator.Initialize(central).ok());
   ASSERT_TRUE(coordinator.Update(AnswerOf(worker, Vector::Ones(4)), 0, central).ok());
 
-  absl::StatusOr<std::string> q = coordinator.Update(Bytes(Vector::Ones(3)), 1, central);
+  absl::StatusOr<Payload> q = coordinator.Update(Bytes(Vector::Ones(3)), 1, central);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(q.status().message(), HasSubstr("worker 1"));
 
@@ -226,7 +226,7 @@ TEST(AggregationAlgorithm, SubclassAggregateIsUsed) {
   Mean coordinator;
   ASSERT_TRUE(coordinator.Initialize(central).ok());
   ASSERT_TRUE(coordinator.Update(Bytes(Vector::Constant(4, 2.0)), 0, central).ok());
-  absl::StatusOr<std::string> q = coordinator.Update(Bytes(Vector::Constant(4, 4.0)), 3, central);
+  absl::StatusOr<Payload> q = coordinator.Update(Bytes(Vector::Constant(4, 4.0)), 3, central);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(Decode(*q), Vector::Constant(4, 3.0));
 }

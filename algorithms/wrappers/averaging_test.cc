@@ -56,7 +56,7 @@ class Identity : public AveragingAlgorithm {
 
 std::string Bytes(const Vector& v) { return Codec<Vector>::Encode(v); }
 
-Vector Decode(const std::string& bytes) {
+Vector Decode(absl::string_view bytes) {
   absl::StatusOr<ConstVectorRef> view = Codec<Vector>::Decode(bytes);
   EXPECT_TRUE(view.ok()) << view.status();
   return Vector(*view);
@@ -64,9 +64,9 @@ Vector Decode(const std::string& bytes) {
 
 std::string AnswerOf(Identity& worker, const Vector& value) {
   FakeProblem local;
-  absl::StatusOr<std::string> answer = worker.Answer(Bytes(value), local);
+  absl::StatusOr<Payload> answer = worker.Answer(Bytes(value), local);
   EXPECT_TRUE(answer.ok()) << answer.status();
-  return answer.ok() ? *answer : std::string();
+  return answer.ok() ? answer->ToString() : std::string();
 }
 
 // Compares averages with the exact one, per component, relative to the scale of
@@ -166,7 +166,7 @@ TEST(AveragingAlgorithm, StaysWithin1e9OfExactAverageOverLongRandomRun) {
       value[j] = (sign(rng) ? 1 : -1) * scale * magnitude * factor(rng);
     }
     const std::string difference = AnswerOf(*workers[w], value);
-    absl::StatusOr<std::string> query = coordinator.Update(difference, w, central);
+    absl::StatusOr<Payload> query = coordinator.Update(difference, w, central);
     ASSERT_TRUE(query.ok()) << query.status();
     reference.Set(w, value);
 
@@ -223,7 +223,7 @@ TEST(AveragingAlgorithm, SynchronousRoundsStayWithin1e9OfExactAverage) {
     std::vector<WorkerAnswer> answers;
     for (size_t k = 0; k < who.size(); ++k) answers.push_back({who[k], bytes[k]});
     const int before = coordinator.query_count;
-    absl::StatusOr<std::string> query = coordinator.UpdateSynchronous(answers, central);
+    absl::StatusOr<Payload> query = coordinator.UpdateSynchronous(answers, central);
     ASSERT_TRUE(query.ok()) << query.status();
     ASSERT_EQ(coordinator.query_count, before + 1);
     const double error = reference.Error(Decode(*query));
@@ -263,7 +263,7 @@ TEST(AveragingAlgorithm, LostWorkerStaysInTheAverage) {
   ASSERT_TRUE(coordinator.Update(AnswerOf(worker0, Vector::Constant(4, 4.0)), 0, central).ok());
   ASSERT_TRUE(coordinator.Update(AnswerOf(worker1, Vector::Constant(4, 8.0)), 1, central).ok());
   coordinator.OnWorkerLost(1);
-  absl::StatusOr<std::string> q =
+  absl::StatusOr<Payload> q =
       coordinator.Update(AnswerOf(worker0, Vector::Constant(4, 0.0)), 0, central);
   ASSERT_TRUE(q.ok());
   // (1 * 0 + 3 * 8) / 4: worker 1's last answer still counts.
@@ -280,7 +280,7 @@ TEST(AveragingAlgorithm, RejoinedWorkersAnswerIsRefused) {
   coordinator.OnWorkerLost(0);
   coordinator.OnWorkerRejoined(0);
   Identity restarted;
-  absl::StatusOr<std::string> q =
+  absl::StatusOr<Payload> q =
       coordinator.Update(AnswerOf(restarted, Vector::Ones(4)), 0, central);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(q.status().message(), HasSubstr("counted twice"));
@@ -292,7 +292,7 @@ TEST(AveragingAlgorithm, WrongDimensionIsDataLossAndChangesNothing) {
   Identity coordinator(AveragingAlgorithm::Weights::kUniform);
   ASSERT_TRUE(coordinator.Initialize(central).ok());
   ASSERT_TRUE(coordinator.Update(Bytes(Vector::Ones(4)), 0, central).ok());
-  absl::StatusOr<std::string> q = coordinator.Update(Bytes(Vector::Ones(3)), 1, central);
+  absl::StatusOr<Payload> q = coordinator.Update(Bytes(Vector::Ones(3)), 1, central);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(q.status().message(), HasSubstr("worker 1"));
 
@@ -309,7 +309,7 @@ TEST(AveragingAlgorithm, WeightsByRowsNeedTheRowCounts) {
   FakeProblem central;
   Identity coordinator(AveragingAlgorithm::Weights::kRows);
   ASSERT_TRUE(coordinator.Initialize(central).ok());
-  absl::StatusOr<std::string> q = coordinator.Update(Bytes(Vector::Ones(4)), 0, central);
+  absl::StatusOr<Payload> q = coordinator.Update(Bytes(Vector::Ones(4)), 0, central);
   EXPECT_EQ(q.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(q.status().message(), HasSubstr("no row count for worker 0"));
 
