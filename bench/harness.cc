@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "coordinator/local_workers.h"
 
 namespace aia::bench {
@@ -146,6 +147,8 @@ absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& argv, abs
 
 int BenchMain(int argc, char** argv, const char* name, const char* usage, int (*body)()) {
   absl::SetProgramUsageMessage(usage);
+  // As aia and aia_worker do: no lock-cycle check (Debian's Abseil has it on).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
     std::fprintf(stderr, "%s: unexpected argument '%s'\n", name, positional[1]);

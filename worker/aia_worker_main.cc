@@ -48,6 +48,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/health_server.h"
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
       "       (--join without --listen opens no port; with both, the worker does both)\n"
       "       --plugin_dir=DIR (repeatable): load the plugins there, then those of "
       "/usr/lib/aia/plugins");
+  // Debian's Abseil checks every lock for cycles; the tests keep the check.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // A fatal signal (a crash in a plugin's code, most likely) is said on stderr
   // with a stack trace before the daemon ends; its coordinators lose the worker.
   absl::InitializeSymbolizer(argv[0]);
