@@ -1,6 +1,7 @@
 #include "base/wire_bytes.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "google/protobuf/io/coded_stream.h"
@@ -49,6 +50,19 @@ void AppendLengthDelimitedHeader(int field, uint64_t length, std::string& out) {
 grpc::Slice ZeroCopySlice(absl::string_view bytes, std::shared_ptr<const void> owner) {
   return grpc::Slice(const_cast<char*>(bytes.data()), bytes.size(), ReleaseOwner,
                      new std::shared_ptr<const void>(std::move(owner)));
+}
+
+grpc::ByteBuffer FramedBytes(std::string head, absl::string_view payload,
+                             std::shared_ptr<const void> owner, absl::string_view tail) {
+  if (payload.size() < kZeroCopyBytes) {
+    head.append(payload.data(), payload.size());
+    head.append(tail.data(), tail.size());
+    grpc::Slice slice(head);
+    return grpc::ByteBuffer(&slice, 1);
+  }
+  grpc::Slice slices[3] = {grpc::Slice(head), ZeroCopySlice(payload, std::move(owner)),
+                           grpc::Slice(tail.data(), tail.size())};
+  return grpc::ByteBuffer(slices, tail.empty() ? 2 : 3);
 }
 
 std::string Flatten(const grpc::ByteBuffer& buffer) {

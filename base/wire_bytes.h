@@ -1,7 +1,7 @@
 // Pieces for sending a protobuf message whose large bytes field is not copied:
 // protobuf's encoding of the fields around it, written by hand, and a gRPC slice
 // that points at the field's own memory (coordinator/outgoing.h for queries,
-// worker/session_reactor.cc for answers).
+// worker/wire_form.h for answers).
 #ifndef AIA_BASE_WIRE_BYTES_H_
 #define AIA_BASE_WIRE_BYTES_H_
 
@@ -28,6 +28,12 @@ void AppendLengthDelimitedHeader(int field, uint64_t length, std::string& out);
 // A slice over `bytes` that gRPC sends without copying; `owner` (which holds the
 // memory) lives as long as gRPC holds the slice.
 grpc::Slice ZeroCopySlice(absl::string_view bytes, std::shared_ptr<const void> owner);
+
+// `head`, then `payload`, then `tail`, as one buffer: a payload under
+// kZeroCopyBytes copied into a single slice, a larger one lent from its own memory
+// (held by `owner`) between the head's and the tail's slices.
+grpc::ByteBuffer FramedBytes(std::string head, absl::string_view payload,
+                             std::shared_ptr<const void> owner, absl::string_view tail = {});
 
 // The bytes of `buffer` in one string (a copy): what the wire carries.
 std::string Flatten(const grpc::ByteBuffer& buffer);

@@ -25,13 +25,7 @@ grpc::ByteBuffer QueryBytes(const v1::Query& query, const Payload& payload) {
   AppendLengthDelimitedHeader(v1::ToWorker::kQueryFieldNumber, inner.size() + payload.size(),
                               header);
   header += inner;
-  if (payload.size() < kZeroCopyBytes) {
-    header.append(payload.data(), payload.size());
-    grpc::Slice slice(header);
-    return grpc::ByteBuffer(&slice, 1);
-  }
-  grpc::Slice slices[2] = {grpc::Slice(header), ZeroCopySlice(payload.view(), payload.owner())};
-  return grpc::ByteBuffer(slices, 2);
+  return FramedBytes(std::move(header), payload.view(), payload.owner());
 }
 
 }  // namespace

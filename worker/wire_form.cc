@@ -33,16 +33,7 @@ grpc::ByteBuffer WireForm(const v1::FromWorker& message, const Payload& answer_p
   AppendLengthDelimitedHeader(v1::FromWorker::kAnswerFieldNumber,
                               before.size() + answer_payload.size() + after.size(), header);
   header += before;
-  if (answer_payload.size() < kZeroCopyBytes) {
-    header.append(answer_payload.data(), answer_payload.size());
-    header += after;
-    grpc::Slice slice(header);
-    return grpc::ByteBuffer(&slice, 1);
-  }
-  grpc::Slice slices[3] = {grpc::Slice(header),
-                           ZeroCopySlice(answer_payload.view(), answer_payload.owner()),
-                           grpc::Slice(after)};
-  return grpc::ByteBuffer(slices, after.empty() ? 2 : 3);
+  return FramedBytes(std::move(header), answer_payload.view(), answer_payload.owner(), after);
 }
 
 }  // namespace aia
