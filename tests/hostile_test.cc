@@ -326,8 +326,11 @@ TEST(Hostile, AClientThatNeverReadsAnswersIsHeldAndThenDropped) {
   // A write that does not complete within the Setup's liveness bound (2 s) ends
   // the session: the slot and its thread are free again.
   const absl::Time held = absl::Now();
+  const int threads_held = Threads(daemon.pid());
   EXPECT_TRUE(Await([&] { return Threads(daemon.pid()) <= daemon.idle_threads() + 1; },
-                    absl::Seconds(10)));
+                    absl::Seconds(10)))
+      << Threads(daemon.pid()) << " threads; " << daemon.idle_threads() << " idle, "
+      << threads_held << " at the stall";
   const absl::Duration dropped = absl::Now() - held;
   context.TryCancel();
   writer.join();
